@@ -1,0 +1,282 @@
+"""People (team users and their roles) and the customer side: accounts, contacts,
+ownership history, and the timeline every app writes to."""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from accounts.choices import CompanySize, EventVerb, Role
+
+
+def _new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known time zone.") from None
+
+
+class Team(models.Model):
+    """A group of users (sales, delivery, …) led by one manager, who receives the team's
+    escalations and sees its pipeline, hand-offs and dropped-baton report."""
+
+    name = models.CharField(max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person at the selling company who logs in: a sales rep, a delivery lead, a
+    manager or an admin. Customers never log in; they are Contacts."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Reminders wait for the recipient's working hours (local time), unless urgent.
+    working_hours_start = models.PositiveSmallIntegerField(default=9, validators=[MaxValueValidator(23)])
+    working_hours_end = models.PositiveSmallIntegerField(default=18, validators=[MaxValueValidator(24)])
+    # One email a day with every reminder, instead of one email per reminder.
+    wants_daily_digest = models.BooleanField(default=False)
+    # Secret part of the user's iCalendar feed URL; rotating it revokes old subscriptions.
+    feed_token = models.CharField(max_length=64, unique=True, default=_new_feed_token, editable=False)
+
+    class Meta:
+        ordering = ["first_name", "last_name", "username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(working_hours_start__lt=models.F("working_hours_end")),
+                name="user_working_hours_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def manager(self) -> User | None:
+        """Who receives this user's escalations: their team's manager (never themselves)."""
+        if self.team_id is None:
+            return None
+        manager = self.team.manager
+        return manager if manager is not None and manager.pk != self.pk else None
+
+    @property
+    def is_rep(self) -> bool:
+        return self.role == Role.REP
+
+    @property
+    def is_delivery(self) -> bool:
+        return self.role == Role.DELIVERY
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.working_hours_start >= self.working_hours_end:
+            raise ValidationError({"working_hours_end": "Working hours must end after they start."})
+
+
+class OrganisationSettings(models.Model):
+    """The admin-editable thresholds of the whole organisation (a single row, pk=1):
+    how many days before something counts as late, reminder delays, cadences."""
+
+    meeting_within_days = models.PositiveSmallIntegerField(
+        default=10, help_text="Days after the close by which the three-way meeting must be held."
+    )
+    meeting_schedule_within_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Days after the close by which the three-way meeting must be scheduled."
+    )
+    acceptance_within_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Days after the close by which a delivery owner must have accepted."
+    )
+    checkin_grace_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Days a check-in may be overdue before it counts as missed."
+    )
+    default_checkin_cadence = models.JSONField(
+        default=list, blank=True, help_text="Days after the close of each check-in, e.g. [7, 30, 90]."
+    )
+    ghosted_after_days = models.PositiveSmallIntegerField(
+        default=45, help_text="Days without logged contact after the close before the customer is 'ghosted'."
+    )
+    single_threaded_stages = models.JSONField(
+        default=list, blank=True, help_text="Deal stages in which one customer contact is not enough."
+    )
+    escalate_after_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="Hours after a first reminder before the owner's manager is told."
+    )
+    escalate_to_admin_after_hours = models.PositiveSmallIntegerField(
+        default=0, help_text="Hours after escalation before an admin is told (0: never)."
+    )
+
+    class Meta:
+        verbose_name = "organisation settings"
+        verbose_name_plural = "organisation settings"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="organisation_settings_single_row")]
+
+    def __str__(self) -> str:
+        return "Organisation settings"
+
+    @classmethod
+    def load(cls) -> OrganisationSettings:
+        settings_row, _ = cls.objects.get_or_create(
+            pk=1,
+            defaults={"default_checkin_cadence": [7, 30, 90], "single_threaded_stages": ["propose", "negotiate"]},
+        )
+        return settings_row
+
+    def clean(self) -> None:
+        cadence = self.default_checkin_cadence
+        if not isinstance(cadence, list) or not all(isinstance(day, int) and 0 < day <= 3650 for day in cadence):
+            raise ValidationError({"default_checkin_cadence": "List whole numbers of days between 1 and 3650."})
+
+
+class Account(models.Model):
+    """A customer company. Its owner is the seller's go-to person for it: the rep during
+    the sale, the delivery owner once they accept the hand-off (see OwnershipChange)."""
+
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    size = models.CharField(max_length=16, choices=CompanySize.choices, blank=True, default=CompanySize.UNKNOWN)
+    address = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts")
+    # Baton health, 0–100 from the account's open dropped batons; written by the
+    # followups worker so that the account list can sort by it (null: not computed yet).
+    health_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    # Optimistic locking: an edit carries the version it started from and is refused
+    # if someone saved in between, instead of silently overwriting their change.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(Lower("name"), name="account_name_lower_idx"),
+            models.Index(fields=["owner", "name"], name="account_owner_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OwnershipChange(models.Model):
+    """One change of an account's owner: who took it, from whom, when, why and who did
+    it. Append-only: the history of ownership is never rewritten or deleted."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ownership_changes")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.from_user} → {self.to_user}"
+
+
+class Contact(models.Model):
+    """A person on the customer's side. Never logs in; is invited to the hand-off meeting
+    and receives the customer summary."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["first_name", "last_name"]
+        constraints = [
+            models.UniqueConstraint(
+                "account",
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="contact_email_unique_per_account",
+                violation_error_message="Another contact of this account already has this email address.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def full_name(self) -> str:
+        return str(self)
+
+
+class TimelineEvent(models.Model):
+    """One state change, written by the service that made it, in the same transaction.
+
+    Every event belongs to an account (the account page shows them all) and has a
+    subject: the deal it concerns (the deal and hand-off pages show the deal's events),
+    or the account itself. The subject is generic because this bottom-layer app cannot
+    name the deal model of the app above it.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verb = models.CharField(max_length=32, choices=EventVerb.choices)
+    message = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "-created_at"], name="event_subject_idx"),
+            models.Index(fields=["account", "-created_at"], name="event_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,50 @@
+"""The main navigation, by role. Each entry names a URL; entries whose URL does not
+exist are left out, so an app can be switched off without breaking the layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from accounts.choices import Role
+
+ALL_ROLES = frozenset(Role.values)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: frozenset[str]
+    icon: str
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem("My day", "handoffs:my_day", frozenset({Role.REP}), "sun"),
+    NavItem("Dashboard", "followups:dashboard", frozenset({Role.MANAGER, Role.ADMIN}), "speedometer2"),
+    NavItem("My hand-offs", "handoffs:my_handoffs", frozenset({Role.DELIVERY}), "inbox"),
+    NavItem("Pipeline", "handoffs:board", frozenset({Role.REP, Role.MANAGER, Role.ADMIN}), "kanban"),
+    NavItem("Deals", "handoffs:deal_list", frozenset({Role.REP, Role.MANAGER, Role.ADMIN}), "briefcase"),
+    NavItem("Accounts", "handoffs:account_list", ALL_ROLES, "building"),
+    NavItem("Hand-offs", "handoffs:handoff_list", ALL_ROLES, "arrow-left-right"),
+    NavItem("Check-ins", "followups:my_checkins", frozenset({Role.REP, Role.MANAGER}), "calendar-check"),
+    NavItem("Dropped batons", "followups:report", frozenset({Role.MANAGER, Role.ADMIN}), "exclamation-triangle"),
+    NavItem("Reminders", "followups:reminder_admin", frozenset({Role.ADMIN}), "bell"),
+    NavItem("Playbooks", "handoffs:playbook_list", frozenset({Role.ADMIN}), "list-check"),
+    NavItem("Settings", "accounts:org_settings", frozenset({Role.ADMIN}), "gear"),
+]
+
+
+def navigation_for(role: str, *, is_superuser: bool = False) -> list[dict[str, str]]:
+    effective_role = Role.ADMIN if is_superuser else role
+    items = []
+    for item in NAVIGATION:
+        if effective_role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": item.label, "url": url, "icon": item.icon, "url_name": item.url_name})
+    return items

@@ -1,0 +1,35 @@
+"""The Celery application and the one place that defines the periodic schedule (beat).
+
+Tasks are short and idempotent; work that must not be lost lives in database rows
+(the reminder outbox) and tasks only claim and process those rows.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("baton")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    # The outbox, not task results, records what happened.
+    task_ignore_result=True,
+    # A task is acknowledged after it ran, and given back if its worker dies, so a
+    # killed worker loses no work; tasks are idempotent so a re-run is harmless.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=60,
+    task_time_limit=90,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+    beat_schedule={
+        # Liveness: lets /health/ tell that beat and a worker are both alive.
+        "record-heartbeat": {"task": "followups.tasks.record_heartbeat", "schedule": 60.0},
+    },
+)
+app.autodiscover_tasks()

@@ -1,0 +1,49 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from followups import views as followups_views
+
+password_reset = auth_views.PasswordResetView.as_view(
+    subject_template_name="emails/password-reset-subject.txt",
+    email_template_name="emails/password-reset-body.txt",
+    html_email_template_name="emails/password-reset-body.html",
+    extra_context={"title": "Reset your password"},
+)
+
+urlpatterns = [
+    path("", followups_views.home, name="home"),
+    path("health/", followups_views.health, name="health"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(extra_context={"title": "Change your password"}),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(extra_context={"title": "Password changed"}),
+        name="password_change_done",
+    ),
+    path("password/reset/", password_reset, name="password_reset"),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(extra_context={"title": "Check your email"}),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(extra_context={"title": "Choose a new password"}),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(extra_context={"title": "Password set"}),
+        name="password_reset_complete",
+    ),
+    path("me/", include("accounts.urls")),
+    path("", include("handoffs.urls")),
+    path("", include("followups.urls")),
+    path("admin/", admin.site.urls),
+]

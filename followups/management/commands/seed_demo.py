@@ -1,0 +1,48 @@
+"""`manage.py seed_demo`: a small realistic organisation to click through.
+
+Each app contributes its own part (accounts.demo, handoffs.demo, followups.demo);
+this command lives in the top app because it is the one allowed to call them all.
+"""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.demo import demo_logins, seed_people
+from accounts.models import User
+
+
+class Command(BaseCommand):
+    help = "Load demo data (users for each role, accounts, deals, hand-offs, check-ins) and print the logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing (but print the logins) if users exist.")
+
+    def handle(self, *args, if_empty: bool = False, **options):
+        if if_empty and User.objects.exists():
+            self.stdout.write("The database already has data; demo data not loaded again.")
+        else:
+            with transaction.atomic():
+                people = seed_people()
+                for seed in self._app_seeders():
+                    seed(people)
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write("\nDemo logins (username / password — role):")
+        for username, password, role in demo_logins():
+            self.stdout.write(f"  {username:<8} / {password} — {role}")
+
+    def _app_seeders(self):
+        # Each app's demo module adds its objects, in layer order.
+        seeders = []
+        try:
+            from handoffs.demo import seed_handoffs_demo
+
+            seeders.append(seed_handoffs_demo)
+        except ImportError:
+            pass
+        try:
+            from followups.demo import seed_followups_demo
+
+            seeders.append(seed_followups_demo)
+        except ImportError:
+            pass
+        return seeders

@@ -1,0 +1,1 @@
+"""Receivers of the handoffs app's domain signals (documented in handoffs/signals.py)."""

@@ -1,0 +1,9 @@
+"""State changes of the handoffs app, one module per aggregate:
+
+- deals.py: accounts, contacts, deals, promises and the close (the rep's side);
+- handoffs.py: hand-offs, their steps, the three-way meeting and acceptance;
+- playbooks.py: playbooks and their steps.
+
+Each service is keyword-only, typed, atomic, validates with full_clean() and writes
+its timeline event in the same transaction; side effects are enqueued on commit.
+"""

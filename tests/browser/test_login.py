@@ -1,0 +1,33 @@
+"""The newcomer's first journey: the demo rep logs in and sees their home page."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+
+
+def test_the_demo_rep_logs_in_and_sees_the_home_page(page):
+    # given
+    call_command("seed_demo")
+    # when
+    page.goto("/")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("baton-demo")
+    page.get_by_role("button", name="Log in").click()
+    # then
+    page.get_by_test_id("user-menu").wait_for()
+    assert "Rita Novak" in page.get_by_test_id("user-menu").inner_text()
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+
+def test_a_wrong_password_keeps_the_browser_on_the_login_page(page):
+    call_command("seed_demo")
+    page.goto("/login/")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_text("Please enter a correct username and password").is_visible()
