@@ -1,0 +1,1 @@
+"""Forms of the handoffs app, one module per area."""
