@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from followups import views as followups_views
+from followups.views import core as followups_views
 
 password_reset = auth_views.PasswordResetView.as_view(
     subject_template_name="emails/password-reset-subject.txt",
