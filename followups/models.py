@@ -37,6 +37,15 @@ class CheckIn(models.Model):
 
     class Meta:
         ordering = ["due_on", "id"]
+        constraints = [
+            # Scheduling on the cadence is idempotent: one check-in per cadence point of a
+            # hand-off. Those added by hand (cadence_days=0) may be as many as the rep likes.
+            models.UniqueConstraint(
+                fields=["handoff", "cadence_days"],
+                condition=models.Q(cadence_days__gt=0),
+                name="checkin_cadence_point_once_per_handoff",
+            ),
+        ]
         indexes = [
             models.Index(fields=["rep", "status", "due_on"], name="checkin_rep_status_due_idx"),
             models.Index(fields=["account", "due_on"], name="checkin_account_due_idx"),
