@@ -19,3 +19,44 @@ class Sentiment(models.TextChoices):
     HAPPY = "happy", "Happy"
     NEUTRAL = "neutral", "Neutral"
     AT_RISK = "at_risk", "At risk"
+
+
+class ReminderKind(models.TextChoices):
+    """What a reminder is about: one per overdue rule (followups.overdue), plus the
+    e-mail copy of an in-app notification that is not a reminder."""
+
+    CHECKIN_OVERDUE = "checkin_overdue", "Check-in overdue"
+    STEP_OVERDUE = "step_overdue", "Hand-off step overdue"
+    MEETING_NOT_SCHEDULED = "meeting_not_scheduled", "Hand-off meeting not scheduled"
+    OWNER_NOT_ACCEPTED = "owner_not_accepted", "Delivery owner not accepted"
+    NEXT_STEP_OVERDUE = "next_step_overdue", "Deal's next step overdue"
+    NOTIFICATION = "notification", "Notification"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ReminderLevel(models.IntegerChoices):
+    OWNER = 1, "Reminder to the owner"
+    MANAGER = 2, "Escalation to the manager"
+    ADMIN = 3, "Escalation to an admin"
+
+
+class NotificationKind(models.TextChoices):
+    """The kinds of notification a user can switch e-mail on or off for. The reminder
+    kinds share their values with ReminderKind; the others are written by
+    followups.services.notifications.notification_create."""
+
+    CHECKIN_OVERDUE = "checkin_overdue", "Check-in overdue"
+    STEP_OVERDUE = "step_overdue", "Hand-off step overdue"
+    MEETING_NOT_SCHEDULED = "meeting_not_scheduled", "Hand-off meeting not scheduled"
+    OWNER_NOT_ACCEPTED = "owner_not_accepted", "Delivery owner not accepted"
+    NEXT_STEP_OVERDUE = "next_step_overdue", "Deal's next step overdue"
+    CHECKIN_ISSUE = "checkin_issue", "Issue raised at a check-in"
+    HANDOFF = "handoff", "Hand-off news (proposed, declined, accepted)"
+    OTHER = "other", "Other notifications"

@@ -7,7 +7,15 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Account
-from followups.choices import Channel, CheckInStatus, Sentiment
+from followups.choices import (
+    Channel,
+    CheckInStatus,
+    NotificationKind,
+    ReminderKind,
+    ReminderLevel,
+    ReminderStatus,
+    Sentiment,
+)
 from handoffs.models import Deal, Handoff
 
 
@@ -106,3 +114,74 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Reminder(models.Model):
+    """One message of the reminder outbox: "tell `recipient` that item `item_id` of
+    `kind` is overdue", at escalation `level` (1 the owner, 2 their manager, 3 an admin).
+
+    The overdue scan inserts these rows (never twice: unique per kind, item and level);
+    a worker claims due rows with a lease, sends outside the claim transaction and
+    marks them sent only once the mail server accepted. Redis only wakes the worker up:
+    a lost message costs latency, never a reminder. See followups.services.reminders.
+    """
+
+    kind = models.CharField(max_length=32, choices=ReminderKind.choices)
+    item_id = models.PositiveBigIntegerField(help_text="Primary key of the overdue item (its table depends on kind).")
+    level = models.PositiveSmallIntegerField(choices=ReminderLevel.choices, default=ReminderLevel.OWNER)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders")
+    status = models.CharField(max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    send_after = models.DateTimeField(
+        help_text="Not sent before this: the recipient's next working hour (unless urgent), or a retry's backoff."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="While sending: when another worker may claim it again."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Claims so far (each one a send attempt).")
+    last_error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(
+        max_length=200, blank=True, help_text="The e-mail's Message-ID; blank when delivered in the app only."
+    )
+    urgent = models.BooleanField(default=False, help_text="Sent at once, outside working hours and digests.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "item_id", "level"], name="reminder_once_per_item_and_level"),
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=3), name="reminder_level_1_to_3"),
+        ]
+        indexes = [
+            # Exactly the claim's two predicates (followups.services.reminders.reminders_claim).
+            models.Index(fields=["send_after"], name="reminder_pending_due_idx", condition=models.Q(status="pending")),
+            models.Index(
+                fields=["lease_expires_at"], name="reminder_lease_idx", condition=models.Q(status="sending")
+            ),
+            models.Index(fields=["status", "-created_at"], name="reminder_status_created_idx"),
+            models.Index(fields=["recipient", "status"], name="reminder_recipient_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.item_id} (level {self.level}) to {self.recipient_id}"
+
+    @property
+    def deterministic_message_id(self) -> str:
+        """The same for every attempt, so that a duplicate delivery can be recognised."""
+        return f"<reminder-{self.pk}.{self.level}@baton>"
+
+
+class NotificationPreference(models.Model):
+    """Whether a user wants e-mail for one kind of notification. No row: e-mail on.
+    The in-app notification is always created, whatever this says."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    email = models.BooleanField(default=True, help_text="Send an e-mail for this kind, besides the bell.")
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {'email' if self.email else 'in-app only'}"
