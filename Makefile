@@ -39,7 +39,7 @@ run: install ## Migrate, load demo data if empty, start web + worker + beat (Ctr
 	@echo ""
 	@echo "  Baton is starting on http://localhost:$(PORT)/  (web, Celery worker and beat; Ctrl-C stops all)"
 	@echo ""
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
 services: ## Start this machine's PostgreSQL and Redis if they are down
 	@./.ci/services
