@@ -185,3 +185,93 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}: {'email' if self.email else 'in-app only'}"
+
+
+class DroppedBaton(models.Model):
+    """One dropped baton found by a rule of followups.rules: a snapshot row, rewritten
+    as a whole by followups.services.report.report_refresh (the worker, every few
+    minutes). The report and the dashboard aggregate these rows instead of running
+    every rule over all history on each page view.
+
+    Foreign keys carry no database constraint: the snapshot is rebuilt, never edited,
+    and must not stop a deal or a check-in from being deleted in between."""
+
+    code = models.CharField(max_length=32, help_text="The rule's code (followups.rules.RULES).")
+    subject_id = models.BigIntegerField(help_text="The row the rule fired on (deal, hand-off, step, …).")
+    deal = models.ForeignKey(Deal, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    delivery_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    owner_team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="The delivery owner's team, so that a delivery manager sees their people's drops.",
+    )
+    drop_date = models.DateField(help_text="The first day the rule held.")
+    is_open = models.BooleanField(help_text="Nobody has fixed it yet (counts against the account's health).")
+
+    class Meta:
+        ordering = ["-drop_date", "code", "id"]
+        indexes = [
+            models.Index(fields=["drop_date", "code"], name="dropped_baton_date_idx"),
+            models.Index(fields=["team", "drop_date"], name="dropped_baton_team_idx"),
+            models.Index(fields=["owner_team", "drop_date"], name="dropped_baton_owner_team_idx"),
+            models.Index(fields=["account"], name="dropped_baton_open_account_idx", condition=models.Q(is_open=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} on {self.drop_date}"
+
+
+class HandoffLatency(models.Model):
+    """How long each hand-off took to reach its milestones, in days after the close:
+    a snapshot rebuilt with DroppedBaton, so that medians and 90th percentiles per rep,
+    team and week are computed over one small table."""
+
+    handoff = models.OneToOneField(Handoff, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    closed_on = models.DateField()
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    days_to_accept = models.FloatField(null=True, help_text="Close → delivery owner accepted.")
+    days_to_meeting = models.FloatField(null=True, help_text="Close → three-way meeting held.")
+    days_to_first_checkin = models.FloatField(null=True, help_text="Close → first check-in done.")
+
+    class Meta:
+        ordering = ["-closed_on"]
+        indexes = [models.Index(fields=["closed_on"], name="handoff_latency_closed_idx")]
+
+    def __str__(self) -> str:
+        return f"Latency of hand-off {self.handoff_id}"
+
+
+class WeeklyDigest(models.Model):
+    """The weekly dropped-baton digest of one manager for one week: claimed (created)
+    before the email goes out, so a re-run of the task never sends it twice."""
+
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    week_start = models.DateField(help_text="The Monday of the week the digest reports on.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["manager", "week_start"], name="weekly_digest_once_per_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest of {self.manager_id} for {self.week_start}"
