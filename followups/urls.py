@@ -1,11 +1,21 @@
 """URLs of the followups app. Each area lists its routes in its own block."""
 
-from django.urls import path  # noqa: F401 — used by the blocks below as they are filled
+from django.urls import path
+
+from followups.views import calendar_feed as calendar_feed_views
+from followups.views import checkins as checkin_views
 
 app_name = "followups"
 
 # Check-ins and the calendar feed.
-checkin_urlpatterns: list = []
+checkin_urlpatterns: list = [
+    path("checkins/", checkin_views.my_checkins, name="my_checkins"),
+    path("checkins/<int:pk>/log/", checkin_views.checkin_log_view, name="checkin_log"),
+    path("checkins/<int:pk>/reschedule/", checkin_views.checkin_reschedule_view, name="checkin_reschedule"),
+    path("handoffs/<int:handoff_pk>/checkins/add/", checkin_views.checkin_add_view, name="checkin_add"),
+    path("calendar/<str:token>.ics", calendar_feed_views.calendar_feed, name="calendar_feed"),
+    path("me/calendar/rotate/", calendar_feed_views.calendar_feed_rotate, name="calendar_feed_rotate"),
+]
 
 # Reminders, notifications, the reminder admin view.
 reminder_urlpatterns: list = []

@@ -1,0 +1,158 @@
+"""Reads of check-ins: whose check-ins a user may see and work, the "My check-ins"
+sections, an account's check-ins and the calendar feed's items.
+
+Every query decides its select_related here, so that pages run a fixed number of
+queries whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.models import Account, User
+from followups.choices import CheckInStatus
+from followups.models import CheckIn
+from handoffs.choices import HandoffStatus
+from handoffs.models import Handoff, Meeting
+
+# A hand-off in one of these states has a delivery owner who accepted it.
+ACCEPTED_HANDOFF_STATUSES = frozenset(
+    {HandoffStatus.ACCEPTED, HandoffStatus.MEETING_SCHEDULED, HandoffStatus.MEETING_HELD, HandoffStatus.COMPLETE}
+)
+UPCOMING_DAYS = 30
+RECENTLY_DONE_DAYS = 30
+RECENTLY_DONE_LIMIT = 20
+# Meetings further back than this are of no use in a subscribed calendar.
+FEED_MEETINGS_PAST_DAYS = 90
+
+
+def user_local_today(user: User) -> datetime.date:
+    """Today's date where the user is: "due today" means the user's today, not UTC's."""
+    return timezone.localdate(timezone=user.tzinfo)
+
+
+def _with_related(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
+    return queryset.select_related("account", "rep__team", "handoff__deal", "handoff__delivery_owner", "opened_deal")
+
+
+def checkins_workable_by(user: User) -> QuerySet[CheckIn]:
+    """The check-ins `user` may log or reschedule: their own; a manager's also those of
+    their team's members; an admin's all. Anyone else's are invisible (404)."""
+    if not user.is_authenticated or not user.is_active:
+        return CheckIn.objects.none()
+    if user.is_admin_role:
+        return CheckIn.objects.all()
+    if user.is_manager:
+        return CheckIn.objects.filter(Q(rep=user) | Q(rep__team__manager=user))
+    return CheckIn.objects.filter(rep=user)
+
+
+def checkin_workable_in_memory(user: User, checkin: CheckIn) -> bool:
+    """checkins_workable_by for one loaded check-in (its rep's team selected), without a
+    query: for showing or hiding buttons. The views and services still use the queryset."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_admin_role or checkin.rep_id == user.pk:
+        return True
+    return user.is_manager and checkin.rep.team is not None and checkin.rep.team.manager_id == user.pk
+
+
+def checkin_reps_for(user: User) -> QuerySet[User]:
+    """The reps whose check-ins `user` may filter "My check-ins" by: a manager's team
+    members, every rep for an admin, nobody else for a rep."""
+    reps = User.objects.filter(role=Role.REP, is_active=True)
+    if user.is_admin_role:
+        return reps
+    if user.is_manager:
+        return reps.filter(team__manager=user)
+    return reps.none()
+
+
+@dataclass
+class CheckinSections:
+    """The four lists of the "My check-ins" page, as evaluated lists."""
+
+    today: datetime.date
+    due_today: list[CheckIn] = field(default_factory=list)
+    overdue: list[CheckIn] = field(default_factory=list)
+    upcoming: list[CheckIn] = field(default_factory=list)
+    recently_done: list[CheckIn] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.due_today or self.overdue or self.upcoming or self.recently_done)
+
+
+def checkin_sections_for(user: User, *, rep: User | None = None) -> CheckinSections:
+    """Due today, overdue, upcoming (next 30 days) and recently done check-ins that
+    `user` may work, optionally only those of `rep`. Four queries, whatever the rows."""
+    today = user_local_today(user)
+    checkins = _with_related(checkins_workable_by(user))
+    if rep is not None:
+        checkins = checkins.filter(rep=rep)
+    scheduled = checkins.filter(status=CheckInStatus.SCHEDULED)
+    done_since = timezone.now() - datetime.timedelta(days=RECENTLY_DONE_DAYS)
+    return CheckinSections(
+        today=today,
+        due_today=list(scheduled.filter(due_on=today)),
+        overdue=list(scheduled.filter(due_on__lt=today).order_by("due_on", "id")),
+        upcoming=list(scheduled.filter(due_on__gt=today, due_on__lte=today + datetime.timedelta(days=UPCOMING_DAYS))),
+        recently_done=list(
+            checkins.filter(status=CheckInStatus.DONE, done_at__gte=done_since).order_by("-done_at", "-id")[
+                :RECENTLY_DONE_LIMIT
+            ]
+        ),
+    )
+
+
+def checkins_for_account(account: Account) -> list[CheckIn]:
+    """Every check-in of an account, next due first, then the done ones (one query).
+
+    Who may see the account is the account page's decision; this only reads."""
+    checkins = list(_with_related(CheckIn.objects.filter(account=account)).order_by("due_on", "id"))
+    scheduled = [checkin for checkin in checkins if checkin.status == CheckInStatus.SCHEDULED]
+    done = sorted(
+        (checkin for checkin in checkins if checkin.status == CheckInStatus.DONE),
+        key=lambda checkin: checkin.done_at or timezone.now(),
+        reverse=True,
+    )
+    return scheduled + done
+
+
+def feed_checkins_for(user: User) -> QuerySet[CheckIn]:
+    """The user's scheduled check-ins for their calendar feed, with how many times each
+    moved (the iCalendar SEQUENCE, so that calendars take the new date)."""
+    return (
+        CheckIn.objects.filter(rep=user, status=CheckInStatus.SCHEDULED)
+        .select_related("account", "handoff__deal")
+        .annotate(reschedule_count=Count("reschedules"))
+        .order_by("due_on", "id")
+    )
+
+
+def feed_meetings_for(user: User) -> QuerySet[Meeting]:
+    """Hand-off meetings the user is invited to, recent and upcoming, for their feed."""
+    since = timezone.now() - datetime.timedelta(days=FEED_MEETINGS_PAST_DAYS)
+    return (
+        Meeting.objects.filter(attendees__user=user, starts_at__gte=since)
+        .select_related("handoff__deal__account")
+        .distinct()
+        .order_by("starts_at", "id")
+    )
+
+
+def handoffs_open_to_checkins_for(user: User) -> QuerySet[Handoff]:
+    """Accepted hand-offs to which `user` may add a check-in by hand: their own as the
+    rep, their team's as a manager, all for an admin."""
+    handoffs = Handoff.objects.filter(delivery_owner__isnull=False, status__in=ACCEPTED_HANDOFF_STATUSES)
+    handoffs = handoffs.select_related("deal__account", "rep")
+    if user.is_admin_role:
+        return handoffs
+    if user.is_manager:
+        return handoffs.filter(Q(rep=user) | Q(rep__team__manager=user))
+    return handoffs.filter(rep=user)

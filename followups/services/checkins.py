@@ -1,0 +1,306 @@
+"""Check-ins: scheduled on the playbook's cadence once a hand-off is accepted, logged
+by the rep (issues raised reach the delivery owner), rescheduled with a reason, never
+deleted. Also the rotation of a user's calendar-feed token."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.choices import EventVerb
+from accounts.models import OrganisationSettings, User
+from accounts.services import event_record
+from followups.choices import Channel, CheckInStatus, NotificationKind, Sentiment
+from followups.models import CheckIn, CheckInReschedule
+from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, checkins_workable_by, user_local_today
+from followups.services.notifications import notification_create
+from handoffs.choices import LeadSource
+from handoffs.models import Deal, Handoff
+from handoffs.services.deals import deal_create
+
+logger = logging.getLogger(__name__)
+
+NEW_DEAL_FIRST_STEP_DAYS = 7
+
+
+def _cadence_for(handoff: Handoff) -> list[int]:
+    if handoff.playbook is not None and handoff.playbook.checkin_cadence:
+        return list(handoff.playbook.checkin_cadence)
+    return list(OrganisationSettings.load().default_checkin_cadence or [])
+
+
+def _locked_workable_checkin(*, actor: User, checkin: CheckIn) -> CheckIn:
+    """Re-read the check-in under a row lock, through the actor's permissions: two
+    submissions at once are serialised, and a crafted request for someone else's
+    check-in finds nothing."""
+    locked = (
+        checkins_workable_by(actor)
+        .select_for_update(of=("self",))
+        .select_related("account", "rep", "handoff__deal", "handoff__delivery_owner")
+        .filter(pk=checkin.pk)
+        .first()
+    )
+    if locked is None:
+        raise ValidationError("You may only work your own check-ins (or your team's, as their manager).")
+    return locked
+
+
+def _url_for_handoff(handoff: Handoff) -> str:
+    # The hand-off page belongs to the handoffs app; fall back to its list if it is missing.
+    for name, args in (("handoffs:handoff_detail", [handoff.pk]), ("handoffs:handoff_list", [])):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return reverse("home")
+
+
+@transaction.atomic
+def checkins_schedule_for_handoff(*, handoff_id: int) -> list[CheckIn]:
+    """Create the rep's check-ins of an accepted hand-off, one per cadence point (days
+    after the close): the playbook's cadence, else the organisation's default.
+
+    Idempotent: a cadence point already scheduled is left alone, so a second call (a
+    replayed signal, a retry) creates nothing. Returns the check-ins created now.
+    """
+    handoff = (
+        Handoff.objects.select_for_update(of=("self",))
+        .select_related("deal__account", "playbook", "rep")
+        .get(pk=handoff_id)
+    )
+    if handoff.delivery_owner_id is None or handoff.status not in ACCEPTED_HANDOFF_STATUSES:
+        raise ValidationError("Check-ins are scheduled once a delivery owner has accepted the hand-off.")
+    already = set(handoff.checkins.filter(cadence_days__gt=0).values_list("cadence_days", flat=True))
+    created: list[CheckIn] = []
+    for days in sorted(set(_cadence_for(handoff)) - already):
+        checkin = CheckIn(
+            handoff=handoff,
+            account=handoff.deal.account,
+            rep=handoff.rep,
+            cadence_days=days,
+            due_on=handoff.closed_on + datetime.timedelta(days=days),
+        )
+        checkin.full_clean()
+        checkin.save()
+        created.append(checkin)
+    if created:
+        dates = ", ".join(checkin.due_on.isoformat() for checkin in created)
+        event_record(
+            account=handoff.deal.account,
+            subject=handoff.deal,
+            verb=EventVerb.CHECKIN_SCHEDULED,
+            message=f"{len(created)} check-in(s) scheduled for {handoff.rep}: {dates}.",
+            actor=None,
+            data={
+                "checkin_ids": [checkin.pk for checkin in created],
+                "cadence_days": [c.cadence_days for c in created],
+            },
+        )
+    return created
+
+
+@transaction.atomic
+def checkin_add(*, actor: User, handoff: Handoff, due_on: datetime.date) -> CheckIn:
+    """Schedule an extra check-in by hand (outside the cadence) for the hand-off's rep."""
+    handoff = Handoff.objects.select_related("deal__account", "rep", "rep__team").get(pk=handoff.pk)
+    may_add = actor.is_admin_role or actor.pk == handoff.rep_id or (handoff.rep.manager == actor)
+    if not may_add:
+        raise ValidationError("Only the rep of this hand-off (or their manager) may add a check-in.")
+    if handoff.delivery_owner_id is None or handoff.status not in ACCEPTED_HANDOFF_STATUSES:
+        raise ValidationError("Check-ins start once a delivery owner has accepted the hand-off.")
+    if due_on < user_local_today(actor):
+        raise ValidationError({"due_on": "Choose today or a later date."})
+    checkin = CheckIn(handoff=handoff, account=handoff.deal.account, rep=handoff.rep, cadence_days=0, due_on=due_on)
+    checkin.full_clean()
+    checkin.save()
+    event_record(
+        account=handoff.deal.account,
+        subject=handoff.deal,
+        verb=EventVerb.CHECKIN_SCHEDULED,
+        message=f"Extra check-in scheduled for {handoff.rep} on {due_on.isoformat()}.",
+        actor=actor,
+        data={"checkin_ids": [checkin.pk], "cadence_days": [0]},
+    )
+    return checkin
+
+
+@transaction.atomic
+def checkin_log(
+    *,
+    actor: User,
+    checkin: CheckIn,
+    channel: str,
+    sentiment: str,
+    notes: str,
+    issues_raised: str,
+    referral_asked: bool,
+    repeat_business_asked: bool,
+    open_deal: bool = False,
+    new_deal_title: str = "",
+) -> CheckIn:
+    """Record a check-in as done: how the rep reached the customer, how they feel, what
+    they raised. Issues raised notify the delivery owner (in-app now, email on commit);
+    `open_deal` opens a new deal on the account for the referral or repeat business."""
+    locked = _locked_workable_checkin(actor=actor, checkin=checkin)
+    if locked.status == CheckInStatus.DONE:
+        raise ValidationError(f"This check-in was already logged on {timezone.localdate(locked.done_at):%d %b %Y}.")
+    errors: dict[str, str] = {}
+    if channel not in Channel.values:
+        errors["channel"] = "How did you reach the customer?"
+    if sentiment not in Sentiment.values:
+        errors["sentiment"] = "How does the customer feel?"
+    if open_deal and not (referral_asked or repeat_business_asked):
+        errors["open_deal"] = "A new deal comes from a referral or repeat business: tick the one you asked for."
+    if errors:
+        raise ValidationError(errors)
+
+    locked.status = CheckInStatus.DONE
+    locked.done_at = timezone.now()
+    locked.channel = channel
+    locked.sentiment = sentiment
+    locked.notes = notes.strip()
+    locked.issues_raised = issues_raised.strip()
+    locked.referral_asked = referral_asked
+    locked.repeat_business_asked = repeat_business_asked
+    if open_deal:
+        locked.opened_deal = _deal_open_from_checkin(
+            actor=actor, checkin=locked, title=new_deal_title, is_repeat_business=repeat_business_asked
+        )
+    locked.full_clean()
+    locked.save()
+
+    deal = locked.handoff.deal
+    message = f"Check-in with {locked.account} logged ({locked.get_channel_display().lower()}, customer {locked.get_sentiment_display().lower()})."
+    if locked.issues_raised:
+        message += f" Issues raised: {locked.issues_raised}"
+    event_record(
+        account=locked.account,
+        subject=deal,
+        verb=EventVerb.CHECKIN_LOGGED,
+        message=message,
+        actor=actor,
+        data={
+            "checkin_id": locked.pk,
+            "sentiment": sentiment,
+            "issues_raised": bool(locked.issues_raised),
+            "opened_deal_id": locked.opened_deal_id,
+        },
+    )
+    owner = locked.handoff.delivery_owner
+    if locked.issues_raised and owner is not None:
+        notification_create(
+            user=owner,
+            kind=NotificationKind.CHECKIN_ISSUE,
+            title=f"{locked.account}: issues raised at a check-in",
+            body=f"{locked.rep} heard from the customer ({locked.get_sentiment_display().lower()}): {locked.issues_raised}",
+            url=_url_for_handoff(locked.handoff),
+        )
+        checkin_id = locked.pk
+        # robust: the check-in is saved whatever the mail server does; a failure is logged.
+        transaction.on_commit(lambda: checkin_issue_email_send(checkin_id=checkin_id), robust=True)
+    return locked
+
+
+def _deal_open_from_checkin(*, actor: User, checkin: CheckIn, title: str, is_repeat_business: bool) -> Deal:
+    kind = "repeat business" if is_repeat_business else "referral"
+    try:
+        return deal_create(
+            actor=actor,
+            account=checkin.account,
+            owner=checkin.rep,
+            title=title.strip() or f"{checkin.account}: {kind}",
+            amount=Decimal("0"),
+            lead_source=LeadSource.EXISTING_CUSTOMER if is_repeat_business else LeadSource.REFERRAL,
+            context_origin=f"Opened from a check-in on {user_local_today(actor):%d %b %Y} ({kind} asked).",
+            next_step="Qualify the new opportunity with the customer",
+            next_step_due=user_local_today(actor) + datetime.timedelta(days=NEW_DEAL_FIRST_STEP_DAYS),
+        )
+    except PermissionDenied as denied:
+        # Shown on the form like any other refusal; the check-in is not logged either.
+        raise ValidationError({"open_deal": f"The new deal could not be opened: {denied}"}) from denied
+
+
+def checkin_issue_email_send(*, checkin_id: int) -> None:
+    """Email the delivery owner the issues raised at a check-in (text and HTML)."""
+    checkin = CheckIn.objects.select_related("account", "rep", "handoff__deal", "handoff__delivery_owner").get(
+        pk=checkin_id
+    )
+    owner = checkin.handoff.delivery_owner
+    if owner is None or not owner.email:
+        logger.warning("Check-in %s raised issues but its delivery owner has no email address.", checkin_id)
+        return
+    context = {
+        "checkin": checkin,
+        "owner": owner,
+        "url": settings.SITE_URL + _url_for_handoff(checkin.handoff),
+    }
+    subject = " ".join(render_to_string("emails/checkin-issue-subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/checkin-issue-body.txt", context),
+        to=[owner.email],
+        reply_to=[checkin.rep.email] if checkin.rep.email else None,
+    )
+    message.attach_alternative(render_to_string("emails/checkin-issue-body.html", context), "text/html")
+    message.send()
+
+
+@transaction.atomic
+def checkin_reschedule(*, actor: User, checkin: CheckIn, new_due_on: datetime.date, reason: str) -> CheckIn:
+    """Move a scheduled check-in to another day, keeping who moved it and why."""
+    locked = _locked_workable_checkin(actor=actor, checkin=checkin)
+    if locked.status == CheckInStatus.DONE:
+        raise ValidationError("This check-in is already logged; it cannot move.")
+    errors: dict[str, str] = {}
+    if not reason.strip():
+        errors["reason"] = "Say why the check-in moves."
+    if new_due_on < user_local_today(actor):
+        errors["new_due_on"] = "Choose today or a later date."
+    elif new_due_on == locked.due_on:
+        errors["new_due_on"] = "The check-in is already due on that day."
+    if errors:
+        raise ValidationError(errors)
+    reschedule = CheckInReschedule(
+        checkin=locked,
+        old_due_on=locked.due_on,
+        new_due_on=new_due_on,
+        reason=reason.strip(),
+        rescheduled_by=actor,
+    )
+    reschedule.full_clean()
+    reschedule.save()
+    locked.due_on = new_due_on
+    locked.full_clean()
+    locked.save(update_fields=["due_on"])
+    event_record(
+        account=locked.account,
+        subject=locked.handoff.deal,
+        verb=EventVerb.CHECKIN_RESCHEDULED,
+        message=f"Check-in moved from {reschedule.old_due_on.isoformat()} to {new_due_on.isoformat()}: {reschedule.reason}",
+        actor=actor,
+        data={
+            "checkin_id": locked.pk,
+            "old_due_on": reschedule.old_due_on.isoformat(),
+            "new_due_on": new_due_on.isoformat(),
+        },
+    )
+    return locked
+
+
+@transaction.atomic
+def user_rotate_feed_token(*, user: User) -> str:
+    """Give the user a new calendar-feed token: calendars subscribed to the old URL stop
+    receiving anything (for a URL that leaked, or a lost phone)."""
+    user.feed_token = secrets.token_urlsafe(24)
+    user.save(update_fields=["feed_token"])
+    return user.feed_token

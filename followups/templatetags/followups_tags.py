@@ -1,0 +1,21 @@
+"""Template tags with which other apps' pages show followups data without their views
+knowing about it (the account page's check-in panel)."""
+
+from django import template
+
+from accounts.models import Account
+from followups.models import CheckIn
+from followups.selectors.checkins import checkin_workable_in_memory, checkins_for_account
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def account_checkins(context: template.Context, account: Account) -> list[CheckIn]:
+    """`{% account_checkins account as checkins %}`: the account's check-ins (one query),
+    each with `can_work` set for the user viewing the page."""
+    checkins = checkins_for_account(account)
+    user = context.get("user")
+    for checkin in checkins:
+        checkin.can_work = user is not None and checkin_workable_in_memory(user, checkin)
+    return checkins

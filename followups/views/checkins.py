@@ -1,0 +1,119 @@
+"""Check-in pages: "My check-ins", logging and rescheduling one, adding one by hand."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.choices import Role
+from accounts.permissions import role_required
+from followups.forms import CheckinAddForm, CheckinLogForm, CheckinRescheduleForm
+from followups.selectors.checkins import (
+    checkin_reps_for,
+    checkin_sections_for,
+    checkins_workable_by,
+    handoffs_open_to_checkins_for,
+)
+from followups.services.checkins import checkin_add, checkin_log, checkin_reschedule
+
+CHECKIN_ROLES = (Role.REP, Role.MANAGER)
+
+
+def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on the field it names, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
+
+
+def _next_or(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+class CheckinRepFilterForm(forms.Form):
+    """The manager's "whose check-ins" filter."""
+
+    rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="Everyone in my team")
+
+    def __init__(self, *args, reps, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].queryset = reps
+
+
+@role_required(*CHECKIN_ROLES)
+def my_checkins(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    filter_form = None
+    rep = None
+    if user.is_manager or user.is_admin_role:
+        filter_form = CheckinRepFilterForm(request.GET or None, reps=checkin_reps_for(user))
+        if filter_form.is_valid():
+            rep = filter_form.cleaned_data["rep"]
+    sections = checkin_sections_for(user, rep=rep)
+    return render(
+        request,
+        "followups/checkins/my_checkins.html",
+        {"sections": sections, "filter_form": filter_form, "show_rep": filter_form is not None},
+    )
+
+
+@role_required(*CHECKIN_ROLES)
+def checkin_log_view(request: HttpRequest, pk: int) -> HttpResponse:
+    checkin = get_object_or_404(
+        checkins_workable_by(request.user).select_related("account", "rep", "handoff__deal", "handoff__delivery_owner"),
+        pk=pk,
+    )
+    form = CheckinLogForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            checkin_log(actor=request.user, checkin=checkin, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, f"Check-in with {checkin.account} logged.")
+            return redirect(_next_or(request, "followups:my_checkins"))
+    return render(request, "followups/checkins/log.html", {"checkin": checkin, "form": form})
+
+
+@role_required(*CHECKIN_ROLES)
+def checkin_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
+    checkin = get_object_or_404(
+        checkins_workable_by(request.user).select_related("account", "rep", "handoff__deal"), pk=pk
+    )
+    form = CheckinRescheduleForm(request.POST or None, initial={"new_due_on": checkin.due_on})
+    if request.method == "POST" and form.is_valid():
+        try:
+            checkin_reschedule(actor=request.user, checkin=checkin, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"Check-in with {checkin.account} moved to {form.cleaned_data['new_due_on']:%d %b %Y}."
+            )
+            return redirect(_next_or(request, "followups:my_checkins"))
+    history = checkin.reschedules.select_related("rescheduled_by")
+    return render(request, "followups/checkins/reschedule.html", {"checkin": checkin, "form": form, "history": history})
+
+
+@role_required(*CHECKIN_ROLES)
+def checkin_add_view(request: HttpRequest, handoff_pk: int) -> HttpResponse:
+    handoff = get_object_or_404(handoffs_open_to_checkins_for(request.user), pk=handoff_pk)
+    form = CheckinAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            checkin = checkin_add(actor=request.user, handoff=handoff, due_on=form.cleaned_data["due_on"])
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, f"Check-in with {checkin.account} added for {checkin.due_on:%d %b %Y}.")
+            return redirect(_next_or(request, "followups:my_checkins"))
+    return render(request, "followups/checkins/add.html", {"handoff": handoff, "form": form})
