@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
 from accounts.choices import EventVerb
-from accounts.models import Account, OrganisationSettings, OwnershipChange, TimelineEvent, User
+from accounts.models import Account, Contact, OrganisationSettings, OwnershipChange, TimelineEvent, User
+from accounts.selectors import account_editable_by, account_users_assignable_by
 
 
 class StaleEditError(ValidationError):
@@ -124,3 +125,148 @@ def user_update_profile(*, user: User, **values: Any) -> User:
     user.full_clean(exclude=["password", "username"])
     user.save(update_fields=list(values))
     return user
+
+
+ACCOUNT_FIELDS = frozenset({"name", "domain", "industry", "size", "address", "notes"})
+CONTACT_FIELDS = frozenset({"first_name", "last_name", "title", "email", "phone"})
+
+
+def _refuse_unknown(values: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
+
+
+def _strip_text(values: dict[str, Any]) -> dict[str, Any]:
+    return {field: value.strip() if isinstance(value, str) else value for field, value in values.items()}
+
+
+@transaction.atomic
+def account_create(*, actor: User, name: str, owner: User | None = None, **fields: Any) -> Account:
+    """Create a customer account owned by `owner` (default: the actor), with the first
+    row of its ownership history and an "account created" timeline event."""
+    if not (actor.is_rep or actor.is_manager or actor.is_admin_role):
+        raise PermissionDenied("Only reps, managers and admins create accounts.")
+    _refuse_unknown(fields, ACCOUNT_FIELDS - {"name"})
+    owner = owner or actor
+    if owner.pk != actor.pk and not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": "You may not give an account to this person."})
+    account = Account(name=name.strip(), owner=owner, team=owner.team, **_strip_text(fields))
+    account.full_clean()
+    account.save()
+    OwnershipChange.objects.create(
+        account=account, from_user=None, to_user=owner, changed_by=actor, reason="Account created"
+    )
+    event_record(
+        account=account,
+        verb=EventVerb.ACCOUNT_CREATED,
+        message=f"Account created by {actor}, owned by {owner}.",
+        actor=actor,
+    )
+    return account
+
+
+@transaction.atomic
+def account_update(
+    *,
+    actor: User,
+    account: Account,
+    expected_version: int,
+    owner: User | None = None,
+    owner_change_reason: str = "",
+    **fields: Any,
+) -> Account:
+    """Change an account's details (and, for managers and admins, its owner).
+
+    Optimistic lock: refused with StaleEditError if the account was saved by someone
+    else since `expected_version` was read; then nothing is written.
+    """
+    if not account_editable_by(actor, account):
+        raise PermissionDenied("You may not change this account.")
+    _refuse_unknown(fields, ACCOUNT_FIELDS)
+    bump_version(Account, pk=account.pk, expected_version=expected_version, what="This account")
+    account.version = expected_version + 1
+    values = _strip_text(fields)
+    changed = [field for field, value in values.items() if getattr(account, field) != value]
+    for field in changed:
+        setattr(account, field, values[field])
+    account.full_clean()
+    account.save(update_fields=[*changed, "updated_at"])
+    if changed:
+        labels = ", ".join(str(Account._meta.get_field(field).verbose_name) for field in changed)
+        event_record(
+            account=account,
+            verb=EventVerb.ACCOUNT_UPDATED,
+            message=f"Account details changed: {labels}.",
+            actor=actor,
+            data={"fields": changed},
+        )
+    if owner is not None and owner.pk != account.owner_id:
+        if not (actor.is_manager or actor.is_admin_role):
+            raise ValidationError({"owner": "Only a manager or an admin reassigns an account."})
+        if not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
+            raise ValidationError({"owner": "You may not give an account to this person."})
+        if not owner_change_reason.strip():
+            raise ValidationError({"owner_change_reason": "Say why the owner changes."})
+        account_change_owner(account=account, new_owner=owner, changed_by=actor, reason=owner_change_reason)
+        account.refresh_from_db(fields=["owner", "version"])
+    return account
+
+
+def _refuse_duplicate_email(*, account: Account, email: str, exclude_pk: int | None = None) -> None:
+    if not email:
+        return
+    duplicates = Contact.objects.filter(account=account, email__iexact=email)
+    if exclude_pk is not None:
+        duplicates = duplicates.exclude(pk=exclude_pk)
+    if duplicates.exists():
+        raise ValidationError({"email": "Another contact of this account already has this email address."})
+
+
+@transaction.atomic
+def contact_create(*, actor: User, account: Account, first_name: str, **fields: Any) -> Contact:
+    """Add a customer contact to an account (an email address is unique within it)."""
+    if not account_editable_by(actor, account):
+        raise PermissionDenied("You may not add contacts to this account.")
+    _refuse_unknown(fields, CONTACT_FIELDS - {"first_name"})
+    # Serialise contact writes of one account so that two concurrent adds of the same
+    # email address cannot both pass the duplicate check.
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    contact = Contact(account=account, first_name=first_name.strip(), **_strip_text(fields))
+    _refuse_duplicate_email(account=account, email=contact.email)
+    contact.full_clean()
+    contact.save()
+    event_record(
+        account=account,
+        subject=account,
+        verb=EventVerb.CONTACT_ADDED,
+        message=f"Contact {contact}{f' ({contact.title})' if contact.title else ''} added.",
+        actor=actor,
+        data={"contact_id": contact.pk},
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
+    """Change a contact's details (an email address stays unique within the account)."""
+    if not account_editable_by(actor, contact.account):
+        raise PermissionDenied("You may not change this contact.")
+    _refuse_unknown(fields, CONTACT_FIELDS)
+    Account.objects.select_for_update().filter(pk=contact.account_id).first()
+    values = _strip_text(fields)
+    changed = [field for field, value in values.items() if getattr(contact, field) != value]
+    for field in changed:
+        setattr(contact, field, values[field])
+    _refuse_duplicate_email(account=contact.account, email=contact.email, exclude_pk=contact.pk)
+    contact.full_clean()
+    if changed:
+        contact.save(update_fields=changed)
+        event_record(
+            account=contact.account,
+            verb=EventVerb.CONTACT_UPDATED,
+            message=f"Contact {contact} updated.",
+            actor=actor,
+            data={"contact_id": contact.pk, "fields": changed},
+        )
+    return contact

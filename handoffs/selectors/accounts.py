@@ -1,0 +1,124 @@
+"""Reads of customer accounts: who may see which account, and the account pages.
+
+Visibility (issue 3): reps see the accounts they own, their team's, and those where
+they have a deal; managers their teams' (and, for a delivery manager, the accounts
+their delivery leads are proposed for or own); delivery leads the accounts they own or
+are proposed for; admins every account. Changing an account is decided by
+accounts.selectors.account_editable_by (re-exported here for the views).
+"""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Account, Contact, OwnershipChange, TimelineEvent, User
+from accounts.selectors import account_editable_by, team_scope_ids
+from handoffs.choices import OPEN_STAGES
+from handoffs.models import Deal, Handoff
+
+__all__ = [
+    "account_editable_by",
+    "account_for_detail",
+    "account_list_queryset",
+    "account_timeline",
+    "accounts_visible_to",
+]
+
+TIMELINE_LIMIT = 100
+
+
+def accounts_visible_to(user: User) -> QuerySet[Account]:
+    """Every account `user` may read (a queryset to filter further)."""
+    accounts = Account.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return accounts.none()
+    if user.is_admin_role:
+        return accounts
+    if user.is_delivery:
+        involved = Handoff.objects.filter(deal__account=OuterRef("pk")).filter(
+            Q(proposed_owner=user) | Q(delivery_owner=user)
+        )
+        return accounts.filter(Q(owner=user) | Exists(involved))
+    scope = team_scope_ids(user)
+    deal_in_scope = Deal.objects.filter(account=OuterRef("pk")).filter(Q(owner=user) | Q(team_id__in=scope))
+    visible = Q(owner=user) | Q(team_id__in=scope) | Q(owner__team_id__in=scope) | Exists(deal_in_scope)
+    if user.is_manager:
+        delivered_by_team = Handoff.objects.filter(deal__account=OuterRef("pk")).filter(
+            Q(proposed_owner__team_id__in=scope) | Q(delivery_owner__team_id__in=scope)
+        )
+        visible |= Exists(delivered_by_team)
+    return accounts.filter(visible)
+
+
+def _open_deal_count() -> Coalesce:
+    counts = (
+        Deal.objects.filter(account=OuterRef("pk"), stage__in=OPEN_STAGES)
+        .order_by()
+        .values("account")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def _contact_count() -> Coalesce:
+    counts = (
+        Contact.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def account_list_queryset(user: User) -> QuerySet[Account]:
+    """The account list: visible accounts with their owner and counts, one query per page."""
+    return (
+        accounts_visible_to(user)
+        .select_related("owner", "team")
+        .annotate(open_deal_count=_open_deal_count(), contact_count=_contact_count())
+    )
+
+
+def account_for_detail(user: User, pk: int) -> Account:
+    """The account page's account (404 when `user` may not read it), with its contacts,
+    the deals `user` may read and its ownership history loaded up front."""
+    visible_deals = deals_visible_to_for_accounts(user).select_related("owner").order_by("-created_at", "-id")
+    queryset = (
+        accounts_visible_to(user)
+        .select_related("owner", "team")
+        .prefetch_related(
+            Prefetch("contacts", queryset=Contact.objects.order_by("first_name", "last_name")),
+            Prefetch("deals", queryset=visible_deals, to_attr="visible_deals"),
+            Prefetch(
+                "ownership_changes",
+                queryset=OwnershipChange.objects.select_related("from_user", "to_user", "changed_by"),
+                to_attr="ownership_history",
+            ),
+        )
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def deals_visible_to_for_accounts(user: User) -> QuerySet[Deal]:
+    # Imported here: the deals selectors import this module for account visibility.
+    from handoffs.selectors.deals import deals_visible_to
+
+    return deals_visible_to(user)
+
+
+def account_timeline(user: User, account: Account, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
+    """The account's events, newest first, leaving out those about deals `user` may not read."""
+    deal_type = ContentType.objects.get_for_model(Deal)
+    visible_deal_ids = deals_visible_to_for_accounts(user).filter(account=account).values("pk")
+    events = (
+        TimelineEvent.objects.filter(account=account)
+        .filter(~Q(subject_type=deal_type) | Q(subject_id__in=visible_deal_ids))
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+    return list(events[:limit])

@@ -1,0 +1,428 @@
+"""Deals, the contacts named on them, promises, and the close (the rep's side).
+
+Every service checks that the actor may make the change (handoffs.selectors.deals),
+locks the deal row, validates with full_clean() and writes its timeline event in the
+same transaction; a failed call writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from accounts.choices import EventVerb
+from accounts.models import Account, Contact, User
+from accounts.selectors import account_users_assignable_by
+from accounts.services import bump_version, event_record
+from handoffs.choices import CLOSED_STAGES, OPEN_STAGES, ContactRole, HandoffStatus, LostReason, Stage
+from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff, Promise
+from handoffs.selectors.accounts import accounts_visible_to
+from handoffs.selectors.deals import deal_editable_by, deal_reopenable_by
+from handoffs.services.handoffs import handoff_start
+from handoffs.signals import overdue_item_resolved
+
+DEAL_FIELDS = frozenset(
+    {
+        "title",
+        "amount",
+        "currency",
+        "stage",
+        "segment",
+        "expected_close_date",
+        "lead_source",
+        "context_origin",
+        "context_known",
+        "context_talked_to",
+        "context_needs",
+        "next_step",
+        "next_step_due",
+    }
+)
+# The item kind of overdue_item_resolved for a deal's next step (see handoffs/signals.py).
+NEXT_STEP_ITEM_KIND = "deal_next_step"
+
+
+def _refuse_unknown(values: dict[str, Any]) -> None:
+    unknown = set(values) - DEAL_FIELDS
+    if unknown:
+        raise ValidationError(f"These fields cannot be set on a deal here: {', '.join(sorted(unknown))}.")
+
+
+def _check_can_change(actor: User, deal: Deal) -> None:
+    if not deal_editable_by(actor, deal):
+        raise PermissionDenied("You may not change this deal.")
+
+
+def _lock(deal: Deal, *, expected_version: int | None) -> Deal:
+    """Lock the deal's row and return it fresh; with `expected_version`, also take the
+    optimistic lock (StaleEditError if someone saved since that version was read)."""
+    if expected_version is not None:
+        bump_version(Deal, pk=deal.pk, expected_version=expected_version, what="This deal")
+    return Deal.objects.select_for_update().select_related("account", "owner").get(pk=deal.pk)
+
+
+def _validate_amount(amount: Decimal | None, field: str = "amount") -> None:
+    if amount is None:
+        raise ValidationError({field: "Give the amount (0 if there is none)."})
+    if amount < 0:
+        raise ValidationError({field: "The amount cannot be negative."})
+    if amount >= MAX_DEAL_AMOUNT:
+        raise ValidationError({field: "This amount is not plausible: it must stay below 1,000,000,000,000."})
+
+
+def _validate_open_next_step(deal: Deal, *, today: datetime.date) -> None:
+    if deal.is_open and deal.next_step_due is not None and deal.next_step_due < today:
+        raise ValidationError({"next_step_due": "The next step cannot be due in the past: when will it happen?"})
+
+
+def _tell_next_step_resolved_on_commit(deal: Deal, *, was_overdue: bool, today: datetime.date) -> None:
+    if was_overdue and not _is_overdue(deal, today):
+        deal_id = deal.pk
+        transaction.on_commit(
+            lambda: overdue_item_resolved.send(sender=Deal, item_kind=NEXT_STEP_ITEM_KIND, item_id=deal_id)
+        )
+
+
+def _is_overdue(deal: Deal, today: datetime.date) -> bool:
+    return deal.is_open and deal.next_step_due is not None and deal.next_step_due < today
+
+
+def _next_step_message(deal: Deal) -> str:
+    return f"Next step: {deal.next_step} (due {deal.next_step_due:%d %b %Y})."
+
+
+@transaction.atomic
+def deal_create(*, actor: User, account: Account, owner: User | None = None, **fields: Any) -> Deal:
+    """Open a deal on `account`, owned by `owner` (default: the actor). It starts in an
+    open stage and needs a next step with a date that is not in the past."""
+    if not (actor.is_rep or actor.is_manager or actor.is_admin_role):
+        raise PermissionDenied("Only reps, managers and admins open deals.")
+    if not accounts_visible_to(actor).filter(pk=account.pk).exists():
+        raise PermissionDenied("You may not open a deal on this account.")
+    _refuse_unknown(fields)
+    owner = owner or actor
+    if owner.pk != actor.pk and not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
+        raise ValidationError({"owner": "You may not give a deal to this person."})
+    fields.setdefault("stage", Stage.QUALIFY)
+    if fields["stage"] not in OPEN_STAGES:
+        raise ValidationError({"stage": "A new deal starts open; log the close once it exists."})
+    fields.setdefault("amount", Decimal("0"))
+    _validate_amount(fields["amount"])
+    deal = Deal(account=account, owner=owner, team=owner.team, **fields)
+    deal.full_clean()
+    _validate_open_next_step(deal, today=timezone.localdate())
+    deal.save()
+    event_record(
+        account=account,
+        subject=deal,
+        verb=EventVerb.DEAL_CREATED,
+        message=f"Deal “{deal.title}” opened in {deal.get_stage_display()} for {deal.amount:,.2f} {deal.currency}, "
+        f"owned by {owner}.",
+        actor=actor,
+        data={"stage": deal.stage, "amount": str(deal.amount), "currency": deal.currency},
+    )
+    event_record(
+        account=account,
+        subject=deal,
+        verb=EventVerb.NEXT_STEP_SET,
+        message=_next_step_message(deal),
+        actor=actor,
+        data={"next_step_due": deal.next_step_due.isoformat()},
+    )
+    return deal
+
+
+@transaction.atomic
+def deal_update(*, actor: User, deal: Deal, expected_version: int, owner: User | None = None, **fields: Any) -> Deal:
+    """Change a deal's details, next step, open stage or (managers, admins) owner.
+
+    Refused with StaleEditError if someone saved the deal since `expected_version`.
+    """
+    _check_can_change(actor, deal)
+    _refuse_unknown(fields)
+    deal = _lock(deal, expected_version=expected_version)
+    today = timezone.localdate()
+    was_overdue = _is_overdue(deal, today)
+    old_stage, old_owner = deal.stage, deal.owner
+    stage_moves = "stage" in fields and fields["stage"] != deal.stage
+    if stage_moves and (not deal.is_open or fields["stage"] not in OPEN_STAGES):
+        raise ValidationError({"stage": "Won and lost go through “Log the close”; a closed deal is reopened."})
+    if "amount" in fields:
+        _validate_amount(fields["amount"])
+    changed = [field for field, value in fields.items() if getattr(deal, field) != value]
+    for field in changed:
+        setattr(deal, field, fields[field])
+    owner_changed = owner is not None and owner.pk != deal.owner_id
+    if owner_changed:
+        if not (actor.is_manager or actor.is_admin_role):
+            raise ValidationError({"owner": "Only a manager or an admin gives a deal to someone else."})
+        if not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
+            raise ValidationError({"owner": "You may not give a deal to this person."})
+        deal.owner, deal.team = owner, owner.team
+    deal.full_clean()
+    _validate_open_next_step(deal, today=today)
+    deal.save()
+
+    detail_fields = [field for field in changed if field not in {"stage", "next_step", "next_step_due"}]
+    if detail_fields:
+        labels = ", ".join(str(Deal._meta.get_field(field).verbose_name) for field in detail_fields)
+        event_record(
+            account=deal.account,
+            subject=deal,
+            verb=EventVerb.DEAL_UPDATED,
+            message=f"Deal details changed: {labels}.",
+            actor=actor,
+            data={"fields": detail_fields},
+        )
+    if "stage" in changed:
+        _record_stage_move(deal, old_stage=old_stage, actor=actor)
+    if {"next_step", "next_step_due"} & set(changed) and deal.is_open:
+        event_record(
+            account=deal.account,
+            subject=deal,
+            verb=EventVerb.NEXT_STEP_SET,
+            message=_next_step_message(deal),
+            actor=actor,
+            data={"next_step_due": deal.next_step_due.isoformat()},
+        )
+    if owner_changed:
+        event_record(
+            account=deal.account,
+            subject=deal,
+            verb=EventVerb.OWNER_CHANGED,
+            message=f"Deal owner changed from {old_owner} to {deal.owner}.",
+            actor=actor,
+            data={"from_user": old_owner.pk, "to_user": deal.owner_id},
+        )
+    _tell_next_step_resolved_on_commit(deal, was_overdue=was_overdue, today=today)
+    return deal
+
+
+def _record_stage_move(deal: Deal, *, old_stage: str, actor: User) -> None:
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.STAGE_MOVED,
+        message=f"Moved from {Stage(old_stage).label} to {deal.get_stage_display()}.",
+        actor=actor,
+        data={"from": old_stage, "to": deal.stage},
+    )
+
+
+@transaction.atomic
+def deal_move_stage(*, actor: User, deal: Deal, stage: str, expected_version: int | None = None) -> Deal:
+    """Move an open deal to another open stage (the board). Won and lost are reached
+    only through deal_close, which asks for the close date, amount and reason."""
+    _check_can_change(actor, deal)
+    if stage not in Stage.values:
+        raise ValidationError({"stage": "Unknown stage."})
+    if stage in CLOSED_STAGES:
+        raise ValidationError({"stage": "To mark a deal won or lost, log the close: it asks for the date and reason."})
+    deal = _lock(deal, expected_version=expected_version)
+    if not deal.is_open:
+        raise ValidationError({"stage": "This deal is closed; a manager may reopen it."})
+    if deal.stage == stage:
+        return deal
+    old_stage = deal.stage
+    deal.stage = stage
+    if expected_version is None:
+        deal.version += 1
+    deal.full_clean()
+    deal.save(update_fields=["stage", "version", "updated_at"])
+    _record_stage_move(deal, old_stage=old_stage, actor=actor)
+    return deal
+
+
+@transaction.atomic
+def deal_contact_add(*, actor: User, deal: Deal, contact: Contact, role: str = ContactRole.OTHER) -> DealContact:
+    """Name a contact of the deal's account on the deal, with their role on it."""
+    _check_can_change(actor, deal)
+    deal = _lock(deal, expected_version=None)
+    if contact.account_id != deal.account_id:
+        raise ValidationError({"contact": "This contact belongs to another account."})
+    if DealContact.objects.filter(deal=deal, contact=contact).exists():
+        raise ValidationError({"contact": f"{contact} is already on this deal."})
+    deal_contact = DealContact(deal=deal, contact=contact, role=role)
+    deal_contact.full_clean()
+    deal_contact.save()
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.DEAL_CONTACT_ADDED,
+        message=f"{contact} added to the deal as {deal_contact.get_role_display().lower()}.",
+        actor=actor,
+        data={"contact_id": contact.pk, "role": role},
+    )
+    return deal_contact
+
+
+@transaction.atomic
+def promise_add(*, actor: User, deal: Deal, description: str, target_date: datetime.date | None = None) -> Promise:
+    """Record what was committed to the customer; it travels into the hand-off."""
+    _check_can_change(actor, deal)
+    deal = _lock(deal, expected_version=None)
+    if deal.stage == Stage.LOST:
+        raise ValidationError("This deal was lost: there is nobody to keep a promise to.")
+    if hasattr(deal, "handoff") and deal.handoff.status != HandoffStatus.AWAITING_OWNER:
+        raise ValidationError("The hand-off has started: add promises there, with the delivery owner.")
+    promise = Promise(deal=deal, description=description.strip(), target_date=target_date, created_by=actor)
+    promise.full_clean()
+    promise.save()
+    when = f" by {target_date:%d %b %Y}" if target_date else ""
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.PROMISE_ADDED,
+        message=f"Promise: {promise.description}{when}.",
+        actor=actor,
+        data={"promise_id": promise.pk},
+    )
+    return promise
+
+
+@transaction.atomic
+def deal_close(
+    *,
+    actor: User,
+    deal: Deal,
+    outcome: str,
+    closed_on: datetime.date,
+    final_amount: Decimal,
+    reason: str,
+    lost_reason: str = "",
+    expected_version: int | None = None,
+) -> Deal:
+    """Log the close. Won: the deal is marked won and its hand-off is created in the
+    same transaction. Lost: needs a reason from the list and a note."""
+    _check_can_change(actor, deal)
+    errors: dict[str, str] = {}
+    if outcome not in (Stage.WON, Stage.LOST):
+        errors["outcome"] = "Choose won or lost."
+    if closed_on is None:
+        errors["closed_on"] = "Give the close date."
+    elif closed_on > timezone.localdate():
+        errors["closed_on"] = "A deal cannot close in the future; log the close on the day."
+    if not (reason or "").strip():
+        errors["reason"] = "Say why the deal was won or lost." if outcome != Stage.LOST else "Add a note on the loss."
+    if outcome == Stage.LOST and lost_reason not in LostReason.values:
+        errors["lost_reason"] = "Choose why the deal was lost."
+    try:
+        _validate_amount(final_amount, "final_amount")
+    except ValidationError as error:
+        errors.update({field: messages[0] for field, messages in error.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    deal = _lock(deal, expected_version=expected_version)
+    if not deal.is_open:
+        raise ValidationError("This deal is already closed.")
+    today = timezone.localdate()
+    was_overdue = _is_overdue(deal, today)
+    stage_before = deal.stage
+    deal.stage = outcome
+    deal.closed_on = closed_on
+    deal.amount = final_amount
+    deal.close_reason = reason.strip()
+    deal.lost_reason = lost_reason if outcome == Stage.LOST else ""
+    # A closed deal has no next step: the hand-off (won) or nothing (lost) follows.
+    deal.next_step, deal.next_step_due = "", None
+    if expected_version is None:
+        deal.version += 1
+    deal.full_clean()
+    deal.save()
+    if outcome == Stage.WON:
+        event_record(
+            account=deal.account,
+            subject=deal,
+            verb=EventVerb.DEAL_WON,
+            message=f"Won on {closed_on:%d %b %Y} for {final_amount:,.2f} {deal.currency}: {deal.close_reason}",
+            actor=actor,
+            data={"stage_before": stage_before, "amount": str(final_amount)},
+        )
+        handoff_start(deal=deal, actor=actor)
+    else:
+        event_record(
+            account=deal.account,
+            subject=deal,
+            verb=EventVerb.DEAL_LOST,
+            message=f"Lost on {closed_on:%d %b %Y} ({deal.get_lost_reason_display()}): {deal.close_reason}",
+            actor=actor,
+            data={"stage_before": stage_before, "lost_reason": deal.lost_reason},
+        )
+    _tell_next_step_resolved_on_commit(deal, was_overdue=was_overdue, today=today)
+    return deal
+
+
+@transaction.atomic
+def deal_reopen(
+    *,
+    actor: User,
+    deal: Deal,
+    reason: str,
+    next_step: str = "",
+    next_step_due: datetime.date | None = None,
+) -> Deal:
+    """Reopen a closed deal (managers and admins), back in the stage it closed from.
+
+    A won deal is reopened only while its hand-off still awaits an owner; that hand-off
+    (and its steps) is withdrawn, so that a later won close starts a fresh one.
+    """
+    if not deal_reopenable_by(actor, deal):
+        raise PermissionDenied("Only a manager of this deal's team or an admin reopens a closed deal.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the deal is reopened."})
+    deal = _lock(deal, expected_version=None)
+    if deal.is_open:
+        raise ValidationError("This deal is open already.")
+    today = timezone.localdate()
+    withdrawn_handoff_id = None
+    if deal.stage == Stage.WON:
+        handoff = Handoff.objects.select_for_update().filter(deal=deal).first()
+        if handoff is not None:
+            if handoff.status != HandoffStatus.AWAITING_OWNER:
+                raise ValidationError(
+                    f"The hand-off of this deal is already under way ({handoff.get_status_display().lower()}): "
+                    "it cannot be reopened any more."
+                )
+            withdrawn_handoff_id = handoff.pk
+            try:
+                handoff.delete()
+            except ProtectedError:
+                raise ValidationError(
+                    "Work has already been recorded against this deal's hand-off: it cannot be reopened."
+                ) from None
+    close_event = deal.events.filter(verb__in=[EventVerb.DEAL_WON, EventVerb.DEAL_LOST]).order_by("-created_at").first()
+    stage_before = (close_event.data.get("stage_before") if close_event else None) or Stage.NEGOTIATE
+    closed_as = deal.get_stage_display()
+    deal.stage = stage_before if stage_before in OPEN_STAGES else Stage.NEGOTIATE
+    deal.closed_on = None
+    deal.close_reason = ""
+    deal.lost_reason = ""
+    deal.next_step = next_step.strip() or "Decide the next move after the reopening"
+    deal.next_step_due = next_step_due or today
+    deal.version += 1
+    deal.full_clean()
+    _validate_open_next_step(deal, today=today)
+    deal.save()
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.DEAL_REOPENED,
+        message=f"Reopened (was {closed_as.lower()}) into {deal.get_stage_display()}: {reason.strip()}",
+        actor=actor,
+        data={"withdrawn_handoff_id": withdrawn_handoff_id, "stage": deal.stage},
+    )
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.NEXT_STEP_SET,
+        message=_next_step_message(deal),
+        actor=actor,
+        data={"next_step_due": deal.next_step_due.isoformat()},
+    )
+    return deal
