@@ -97,10 +97,13 @@ def checkin_sections_for(user: User, *, rep: User | None = None) -> CheckinSecti
         checkins = checkins.filter(rep=rep)
     scheduled = checkins.filter(status=CheckInStatus.SCHEDULED)
     done_since = timezone.now() - datetime.timedelta(days=RECENTLY_DONE_DAYS)
+    overdue = list(scheduled.filter(due_on__lt=today).order_by("due_on", "id"))
+    for checkin in overdue:
+        checkin.days_overdue = (today - checkin.due_on).days
     return CheckinSections(
         today=today,
         due_today=list(scheduled.filter(due_on=today)),
-        overdue=list(scheduled.filter(due_on__lt=today).order_by("due_on", "id")),
+        overdue=overdue,
         upcoming=list(scheduled.filter(due_on__gt=today, due_on__lte=today + datetime.timedelta(days=UPCOMING_DAYS))),
         recently_done=list(
             checkins.filter(status=CheckInStatus.DONE, done_at__gte=done_since).order_by("-done_at", "-id")[

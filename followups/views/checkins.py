@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.choices import Role
 from accounts.permissions import role_required
@@ -50,6 +51,7 @@ class CheckinRepFilterForm(forms.Form):
 
 
 @role_required(*CHECKIN_ROLES)
+@require_GET
 def my_checkins(request: HttpRequest) -> HttpResponse:
     user = request.user
     filter_form = None
@@ -67,6 +69,7 @@ def my_checkins(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*CHECKIN_ROLES)
+@require_http_methods(["GET", "POST"])
 def checkin_log_view(request: HttpRequest, pk: int) -> HttpResponse:
     checkin = get_object_or_404(
         checkins_workable_by(request.user).select_related("account", "rep", "handoff__deal", "handoff__delivery_owner"),
@@ -85,6 +88,7 @@ def checkin_log_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*CHECKIN_ROLES)
+@require_http_methods(["GET", "POST"])
 def checkin_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
     checkin = get_object_or_404(
         checkins_workable_by(request.user).select_related("account", "rep", "handoff__deal"), pk=pk
@@ -105,6 +109,7 @@ def checkin_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*CHECKIN_ROLES)
+@require_http_methods(["GET", "POST"])
 def checkin_add_view(request: HttpRequest, handoff_pk: int) -> HttpResponse:
     handoff = get_object_or_404(handoffs_open_to_checkins_for(request.user), pk=handoff_pk)
     form = CheckinAddForm(request.POST or None)

@@ -375,7 +375,9 @@ def test_due_today_is_the_users_local_today_not_utcs(rep, delivery_lead):
     # given: 02:00 UTC on 10 March is still 9 March, 22:00, in New York
     new_york_rep = UserFactory(role=rep.role, team=rep.team, timezone="America/New_York")
     due_9_march = [
-        CheckInFactory(handoff=accepted_handoff(rep=someone, delivery_owner=delivery_lead), due_on=datetime.date(2026, 3, 9))
+        CheckInFactory(
+            handoff=accepted_handoff(rep=someone, delivery_owner=delivery_lead), due_on=datetime.date(2026, 3, 9)
+        )
         for someone in (new_york_rep, rep)
     ]
     # when
