@@ -421,3 +421,32 @@ def test_rotating_the_feed_token_gives_a_new_secret(rep):
     rep.refresh_from_db()
     assert rep.feed_token == new_token != old_token
     assert len(new_token) >= 32
+
+
+# --- demo data ---------------------------------------------------------------------------
+
+
+def test_the_demo_has_checkins_in_every_state_and_seeding_again_doubles_nothing(
+    rep, other_rep, delivery_lead, django_capture_on_commit_callbacks
+):
+    # given: two hand-offs accepted recently (no cadence point due yet) and one long ago
+    from followups.demo import seed_followups_demo
+
+    today = datetime.date(2026, 3, 5)
+    accepted_handoff(rep=rep, delivery_owner=delivery_lead, closed_on=today - datetime.timedelta(days=2))
+    accepted_handoff(rep=other_rep, delivery_owner=delivery_lead, closed_on=today - datetime.timedelta(days=1))
+    accepted_handoff(rep=rep, delivery_owner=delivery_lead, closed_on=today - datetime.timedelta(days=40))
+    # when
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        seed_followups_demo({})
+        count_after_first = CheckIn.objects.count()
+        seed_followups_demo({})
+    # then
+    scheduled = CheckIn.objects.filter(status=CheckInStatus.SCHEDULED)
+    assert scheduled.filter(due_on__lt=today).exists()
+    assert scheduled.filter(due_on=today).exists()
+    assert scheduled.filter(due_on__gt=today).exists()
+    done = CheckIn.objects.filter(status=CheckInStatus.DONE)
+    assert set(done.values_list("sentiment", flat=True)) == {"happy", "neutral", "at_risk"}
+    assert Notification.objects.filter(user=delivery_lead, kind="checkin_issue").count() == 1
+    assert CheckIn.objects.count() == count_after_first
