@@ -20,6 +20,13 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", {"form": form})
 
 
+@login_required
+def ping(request: HttpRequest) -> HttpResponse:
+    """The cheapest logged-in page (session and user lookups only): the benchmark's
+    ceiling, against which every real page is measured."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 @role_required(Role.ADMIN)
 def org_settings(request: HttpRequest) -> HttpResponse:
     form = OrganisationSettingsForm(request.POST or None, instance=OrganisationSettings.load())
