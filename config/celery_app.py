@@ -30,6 +30,9 @@ app.conf.update(
     beat_schedule={
         # Liveness: lets /health/ tell that beat and a worker are both alive.
         "record-heartbeat": {"task": "followups.tasks.record_heartbeat", "schedule": 60.0},
+        # The reminder outbox: insert reminders for newly overdue items, then wake the
+        # sender. The only reminder entry; reminders themselves are database rows.
+        "scan-overdue-items": {"task": "followups.tasks.scan_overdue_items", "schedule": 60.0},
     },
 )
 app.autodiscover_tasks()

@@ -4,6 +4,8 @@ from django.urls import path
 
 from followups.views import calendar_feed as calendar_feed_views
 from followups.views import checkins as checkin_views
+from followups.views import notifications as notification_views
+from followups.views import reminders as reminder_views
 
 app_name = "followups"
 
@@ -18,7 +20,15 @@ checkin_urlpatterns: list = [
 ]
 
 # Reminders, notifications, the reminder admin view.
-reminder_urlpatterns: list = []
+reminder_urlpatterns: list = [
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/bell/", notification_views.bell, name="bell"),
+    path("notifications/read-all/", notification_views.notification_read_all, name="notification_read_all"),
+    path("notifications/<int:pk>/read/", notification_views.notification_read, name="notification_read"),
+    path("notifications/preferences/", notification_views.notification_preferences, name="notification_preferences"),
+    path("reminders/", reminder_views.reminder_admin, name="reminder_admin"),
+    path("reminders/<int:pk>/retry/", reminder_views.reminder_retry_view, name="reminder_retry"),
+]
 
 # The dropped-baton report and the manager dashboard.
 report_urlpatterns: list = []

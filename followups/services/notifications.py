@@ -1,21 +1,56 @@
-"""The in-app notification centre: writing notifications for a user."""
+"""The in-app notification centre: writing notifications, reading them, e-mail preferences."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
-from followups.models import Notification
+from followups.choices import NotificationKind
+from followups.models import Notification, NotificationPreference
 
 
 @transaction.atomic
 def notification_create(*, user: User, kind: str, title: str, body: str = "", url: str = "") -> Notification:
     """Put a notification in the user's notification centre (the bell).
 
-    Email delivery of notifications, where the user's preferences ask for it, is the
-    reminder worker's job (followups.services.reminders), never the request's.
+    Its e-mail copy goes through the reminder outbox in the same transaction (so it is
+    never lost, and never sent if this transaction rolls back); the worker sends it
+    unless the user switched e-mail off for this kind. Never sent from the request.
     """
+    from followups.services.reminders import reminder_enqueue_notification
+
     notification = Notification(user=user, kind=kind, title=title[:200], body=body, url=url[:500])
     notification.full_clean()
     notification.save()
+    reminder_enqueue_notification(notification=notification)
     return notification
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read (someone else's does not exist for them)."""
+    notification = Notification.objects.filter(user=user, pk=notification_id).first()
+    if notification is None:
+        raise Notification.DoesNotExist("No such notification for this user.")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+@transaction.atomic
+def notification_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of the user read; returns how many."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_preferences_set(*, user: User, email_by_kind: dict[str, bool]) -> None:
+    """Switch e-mail on or off per notification kind for the user (the bell is always on)."""
+    unknown = set(email_by_kind) - set(NotificationKind.values)
+    if unknown:
+        raise ValidationError({"kind": f"Unknown notification kind(s): {', '.join(sorted(unknown))}."})
+    for kind, email in email_by_kind.items():
+        NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"email": bool(email)})

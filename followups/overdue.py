@@ -1,0 +1,237 @@
+"""What is overdue: one rule per reminder kind, each a queryset the database answers.
+
+Every rule returns a queryset of the item's model filtered to the overdue rows, and
+says who owns the item (the level-1 recipient) as a SQL expression, so that the scan
+can insert its reminders in one INSERT … SELECT and the worker can re-check, just
+before sending, that an item is still overdue. The filters are written to match the
+partial indexes of the tables they read (see the models' Meta.indexes), so that the
+scan stays fast with a million check-ins.
+
+Dates are compared with the organisation's local date (settings.TIME_ZONE): an item
+due on day D becomes overdue at midnight at the end of D. When the reminder is *sent*
+depends on the recipient's working hours in their own time zone, not on this.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+from django.db.models.expressions import Expression
+from django.db.models.functions import Coalesce
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.models import OrganisationSettings
+from followups.choices import CheckInStatus, ReminderKind
+from followups.models import CheckIn
+from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, StepStatus
+from handoffs.models import Deal, Handoff, HandoffStep, Meeting
+
+# Hand-off states in which nobody has accepted ownership yet.
+NOT_ACCEPTED_STATUSES = [HandoffStatus.AWAITING_OWNER, HandoffStatus.OWNER_PROPOSED, HandoffStatus.DECLINED]
+# Hand-off states before a three-way meeting was scheduled.
+MEETING_PENDING_STATUSES = [*NOT_ACCEPTED_STATUSES, HandoffStatus.ACCEPTED]
+
+
+@dataclass(frozen=True)
+class OverdueRule:
+    """One kind of overdue item: its overdue rows, and who owns each."""
+
+    kind: str
+    queryset: QuerySet
+    owner: Expression
+
+    def candidates(self) -> QuerySet:
+        """(overdue_item, overdue_owner) of every overdue item with an owner."""
+        return (
+            self.queryset.annotate(overdue_owner=self.owner)
+            .filter(overdue_owner__isnull=False)
+            .values(overdue_item=F("pk"), overdue_owner=F("overdue_owner"))
+        )
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+# The filters below match these partial indexes exactly:
+#   checkin_scheduled_due_idx  (due_on) WHERE status = 'scheduled'
+#   handoff_step_open_due_idx  (due_on) WHERE status = 'open'
+#   deal_open_next_step_idx    (next_step_due) WHERE stage IN (the open stages)
+def overdue_checkins(today: datetime.date | None = None) -> QuerySet[CheckIn]:
+    """Scheduled check-ins whose due date has passed."""
+    today = today or _today()
+    return CheckIn.objects.filter(status=CheckInStatus.SCHEDULED, due_on__lt=today)
+
+
+def overdue_steps(today: datetime.date | None = None) -> QuerySet[HandoffStep]:
+    """Open hand-off steps whose due date has passed."""
+    today = today or _today()
+    return HandoffStep.objects.filter(status=StepStatus.OPEN, due_on__lt=today)
+
+
+def unscheduled_meetings(today: datetime.date | None = None, *, within_days: int | None = None) -> QuerySet[Handoff]:
+    """Hand-offs of won deals with no three-way meeting scheduled (or held) N days after the close."""
+    today = today or _today()
+    if within_days is None:
+        within_days = OrganisationSettings.load().meeting_schedule_within_days
+    has_meeting = Meeting.objects.filter(
+        handoff=OuterRef("pk"), status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD]
+    )
+    return Handoff.objects.filter(
+        status__in=MEETING_PENDING_STATUSES,
+        closed_on__lt=today - datetime.timedelta(days=within_days),
+        meeting_held_at__isnull=True,
+    ).filter(~Exists(has_meeting))
+
+
+def unaccepted_handoffs(today: datetime.date | None = None, *, within_days: int | None = None) -> QuerySet[Handoff]:
+    """Hand-offs with no accepted delivery owner N days after the close."""
+    today = today or _today()
+    if within_days is None:
+        within_days = OrganisationSettings.load().acceptance_within_days
+    return Handoff.objects.filter(
+        status__in=NOT_ACCEPTED_STATUSES,
+        accepted_at__isnull=True,
+        closed_on__lt=today - datetime.timedelta(days=within_days),
+    )
+
+
+def overdue_next_steps(today: datetime.date | None = None) -> QuerySet[Deal]:
+    """Open deals whose next step's date has passed."""
+    today = today or _today()
+    return Deal.objects.filter(stage__in=OPEN_STAGES, next_step_due__lt=today)
+
+
+def rules(today: datetime.date | None = None) -> list[OverdueRule]:
+    """Every overdue rule, with the organisation's current thresholds."""
+    today = today or _today()
+    org = OrganisationSettings.load()
+    return [
+        OverdueRule(ReminderKind.CHECKIN_OVERDUE, overdue_checkins(today), F("rep_id")),
+        # The step's assignee; unassigned delivery steps fall to the delivery owner, then the rep.
+        OverdueRule(
+            ReminderKind.STEP_OVERDUE,
+            overdue_steps(today),
+            Coalesce(F("assignee_id"), F("handoff__delivery_owner_id"), F("handoff__rep_id")),
+        ),
+        OverdueRule(
+            ReminderKind.MEETING_NOT_SCHEDULED,
+            unscheduled_meetings(today, within_days=org.meeting_schedule_within_days),
+            F("rep_id"),
+        ),
+        # A proposed owner is the one who must accept; with nobody proposed it is the rep's
+        # hand-off to chase (and their manager's, at level 2).
+        OverdueRule(
+            ReminderKind.OWNER_NOT_ACCEPTED,
+            unaccepted_handoffs(today, within_days=org.acceptance_within_days),
+            Case(
+                When(status=HandoffStatus.OWNER_PROPOSED, proposed_owner__isnull=False, then=F("proposed_owner_id")),
+                default=F("rep_id"),
+            ),
+        ),
+        OverdueRule(ReminderKind.NEXT_STEP_OVERDUE, overdue_next_steps(today), F("owner_id")),
+    ]
+
+
+def rule_for(kind: str, today: datetime.date | None = None) -> OverdueRule | None:
+    for rule in rules(today):
+        if rule.kind == kind:
+            return rule
+    return None
+
+
+def still_overdue_ids(kind: str, item_ids: Iterable[int], today: datetime.date | None = None) -> set[int]:
+    """Of `item_ids`, those still overdue now (the worker asks just before sending)."""
+    item_ids = list(item_ids)
+    if not item_ids:
+        return set()
+    rule = rule_for(kind, today)
+    if rule is None:
+        # Not an overdue rule (a plain notification): it stays relevant.
+        return set(item_ids)
+    return set(rule.queryset.filter(pk__in=item_ids).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class ItemDescription:
+    """What a reminder says about its item, and where to go to act on it."""
+
+    title: str
+    detail: str
+    path: str
+    account: str
+
+
+def _safe_reverse(name: str, *args) -> str:
+    # Pages of other areas may not exist yet in every deployment; a reminder still goes out.
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return "/"
+
+
+def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescription]:
+    """A description of each item, in one query per kind (the worker's batches)."""
+    item_ids = list(item_ids)
+    if not item_ids:
+        return {}
+    descriptions: dict[int, ItemDescription] = {}
+    if kind == ReminderKind.CHECKIN_OVERDUE:
+        for checkin in CheckIn.objects.filter(pk__in=item_ids).select_related("account"):
+            descriptions[checkin.pk] = ItemDescription(
+                title=f"Check-in with {checkin.account} is overdue",
+                detail=f"It was due on {checkin.due_on:%d %b %Y}.",
+                path=_safe_reverse("followups:my_checkins"),
+                account=str(checkin.account),
+            )
+    elif kind == ReminderKind.STEP_OVERDUE:
+        for step in HandoffStep.objects.filter(pk__in=item_ids).select_related("handoff__deal__account"):
+            deal = step.handoff.deal
+            descriptions[step.pk] = ItemDescription(
+                title=f"Hand-off step “{step.title}” for {deal} is overdue",
+                detail=f"It was due on {step.due_on:%d %b %Y}.",
+                path=_safe_reverse("handoffs:handoff_detail", step.handoff_id),
+                account=str(deal.account),
+            )
+    elif kind in (ReminderKind.MEETING_NOT_SCHEDULED, ReminderKind.OWNER_NOT_ACCEPTED):
+        for handoff in Handoff.objects.filter(pk__in=item_ids).select_related("deal__account"):
+            deal = handoff.deal
+            if kind == ReminderKind.MEETING_NOT_SCHEDULED:
+                title = f"No hand-off meeting is scheduled for {deal}"
+            else:
+                title = f"Nobody has accepted the hand-off of {deal}"
+            descriptions[handoff.pk] = ItemDescription(
+                title=title,
+                detail=f"The deal was won on {handoff.closed_on:%d %b %Y}.",
+                path=_safe_reverse("handoffs:handoff_detail", handoff.pk),
+                account=str(deal.account),
+            )
+    elif kind == ReminderKind.NEXT_STEP_OVERDUE:
+        for deal in Deal.objects.filter(pk__in=item_ids).select_related("account"):
+            due = f"{deal.next_step_due:%d %b %Y}" if deal.next_step_due else "an unknown date"
+            descriptions[deal.pk] = ItemDescription(
+                title=f"The next step of {deal} is overdue",
+                detail=f"“{deal.next_step}” was due on {due}.",
+                path=_safe_reverse("handoffs:deal_detail", deal.pk),
+                account=str(deal.account),
+            )
+    return descriptions
+
+
+__all__ = [
+    "ItemDescription",
+    "OverdueRule",
+    "describe_items",
+    "overdue_checkins",
+    "overdue_next_steps",
+    "overdue_steps",
+    "rule_for",
+    "rules",
+    "still_overdue_ids",
+    "unaccepted_handoffs",
+    "unscheduled_meetings",
+]

@@ -1,0 +1,612 @@
+"""The reminder outbox: the scan that writes reminder rows, and the worker that sends them.
+
+How it stays "never lost, never doubled":
+
+- reminders_scan (beat, every minute) inserts one row per overdue item and level under
+  the unique key (kind, item_id, level) with INSERT … ON CONFLICT DO NOTHING: a re-run,
+  or two scans at once, insert nothing new. Escalations (level 2 to the owner's
+  manager, level 3 to an admin) are inserted the same way once the item is still
+  overdue a configured number of hours after the previous level went out.
+- reminders_claim takes due rows with SELECT … FOR UPDATE SKIP LOCKED in a short
+  transaction and marks them `sending` with a lease. Rows whose lease expired (their
+  worker died) are claimed again.
+- reminders_deliver_due sends OUTSIDE the claim transaction, and marks a row `sent` only
+  once the mail server accepted the message. Just before sending it re-checks that the
+  item is still overdue (a step done a second ago is cancelled, not sent).
+- Redis only carries "wake up" messages (reminders_wake_sender, on commit). If the
+  broker is down, that is logged and the next beat tick wakes the sender instead.
+- Transient SMTP failures (4xx, timeouts, dropped connections) back off exponentially;
+  after settings.BATON_REMINDER_MAX_ATTEMPTS the row is `failed`, shown in the admin
+  view with a retry button. Permanent failures (5xx) fail at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import smtplib
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import get_connection
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.models import OrganisationSettings, User
+from followups import emails, overdue
+from followups.choices import ReminderKind, ReminderLevel, ReminderStatus
+from followups.models import Heartbeat, Notification, NotificationPreference, Reminder
+
+logger = logging.getLogger(__name__)
+
+SCAN_HEARTBEAT = "reminder_scan"
+# Backoff after a transient failure: 1 min, 2, 4, 8 … capped at an hour.
+RETRY_BASE_SECONDS = 60
+RETRY_MAX_SECONDS = 3600
+
+
+# ---------------------------------------------------------------- working hours
+
+
+def next_working_time(*, now: datetime.datetime, tz_name: str, start_hour: int, end_hour: int) -> datetime.datetime:
+    """The first instant at or after `now` inside the working hours [start, end) local time.
+
+    Built from the local calendar date and hour, then converted back to UTC by zoneinfo,
+    so that a DST change moves the UTC instant, never the local 9 o'clock.
+    """
+    tz = _zone(tz_name)
+    local = now.astimezone(tz)
+    if start_hour <= local.hour < end_hour:
+        return now
+    day = local.date() if local.hour < start_hour else local.date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(start_hour), tzinfo=tz).astimezone(datetime.UTC)
+
+
+def next_digest_time(*, now: datetime.datetime, tz_name: str, start_hour: int) -> datetime.datetime:
+    """When a digest user's next daily e-mail goes out: the next start of their working day."""
+    tz = _zone(tz_name)
+    local = now.astimezone(tz)
+    day = local.date() if local.hour < start_hour else local.date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(start_hour), tzinfo=tz).astimezone(datetime.UTC)
+
+
+def _zone(tz_name: str):
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return datetime.UTC
+
+
+def send_after_for(user: User, *, now: datetime.datetime, urgent: bool = False) -> datetime.datetime:
+    """When a reminder to `user` may go out: at once if urgent, else in their working hours
+    (and, for digest users, with their next daily digest)."""
+    if urgent:
+        return now
+    if user.wants_daily_digest:
+        return next_digest_time(now=now, tz_name=user.timezone, start_hour=user.working_hours_start)
+    return next_working_time(
+        now=now, tz_name=user.timezone, start_hour=user.working_hours_start, end_hour=user.working_hours_end
+    )
+
+
+def _send_after_by_user(now: datetime.datetime) -> dict[int, datetime.datetime]:
+    """send_after of a non-urgent reminder for every active user (a few thousand at most)."""
+    result = {}
+    for user in User.objects.filter(is_active=True).only(
+        "id", "timezone", "working_hours_start", "working_hours_end", "wants_daily_digest"
+    ):
+        result[user.pk] = send_after_for(user, now=now)
+    return result
+
+
+# ---------------------------------------------------------------- the scan
+
+
+@dataclass
+class ScanResult:
+    inserted: dict[str, int] = field(default_factory=dict)
+    escalated: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.inserted.values()) + self.escalated
+
+
+_INSERT_LEVEL1_SQL = """
+INSERT INTO followups_reminder
+    (kind, item_id, level, recipient_id, status, send_after, attempts, last_error, message_id, urgent, created_at)
+SELECT %s, c.overdue_item, 1, c.overdue_owner, 'pending', COALESCE(w.send_after, %s), 0, '', '', false, %s
+FROM ({candidates}) AS c
+LEFT JOIN unnest(%s::bigint[], %s::timestamptz[]) AS w(user_id, send_after) ON w.user_id = c.overdue_owner
+WHERE NOT EXISTS (
+    SELECT 1 FROM followups_reminder r WHERE r.kind = %s AND r.item_id = c.overdue_item AND r.level = 1
+)
+ON CONFLICT (kind, item_id, level) DO NOTHING
+"""
+
+
+def _insert_level1(
+    rule: overdue.OverdueRule, *, now: datetime.datetime, send_after: dict[int, datetime.datetime]
+) -> int:
+    candidates = rule.candidates()
+    if connection.vendor == "postgresql":
+        # One INSERT … SELECT: the database finds the overdue items through the partial
+        # index and skips those already reminded; nothing travels through Python.
+        candidates_sql, candidates_params = candidates.query.sql_with_params()
+        user_ids = list(send_after)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_LEVEL1_SQL.format(candidates=candidates_sql),
+                [rule.kind, now, now, *candidates_params, user_ids, [send_after[pk] for pk in user_ids], rule.kind],
+            )
+            return cursor.rowcount
+    # Other databases (SQLite for a bare-machine demo): the same rows through the ORM.
+    already = Reminder.objects.filter(kind=rule.kind, item_id=OuterRef("overdue_item"), level=ReminderLevel.OWNER)
+    rows = [
+        Reminder(
+            kind=rule.kind,
+            item_id=row["overdue_item"],
+            level=ReminderLevel.OWNER,
+            recipient_id=row["overdue_owner"],
+            send_after=send_after.get(row["overdue_owner"], now),
+        )
+        for row in candidates.filter(~Exists(already))
+    ]
+    before = Reminder.objects.filter(kind=rule.kind, level=ReminderLevel.OWNER).count()
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return Reminder.objects.filter(kind=rule.kind, level=ReminderLevel.OWNER).count() - before
+
+
+def _first_admin_id() -> int | None:
+    return (
+        User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def _insert_escalations(
+    rule: overdue.OverdueRule,
+    *,
+    from_level: int,
+    after_hours: int,
+    now: datetime.datetime,
+    send_after: dict[int, datetime.datetime],
+    admin_id: int | None,
+) -> int:
+    """Level `from_level + 1` for items still overdue `after_hours` after `from_level` went out."""
+    to_level = from_level + 1
+    next_level = Reminder.objects.filter(kind=rule.kind, item_id=OuterRef("item_id"), level=to_level)
+    previous = (
+        Reminder.objects.filter(
+            kind=rule.kind, level=from_level, status__in=[ReminderStatus.SENT, ReminderStatus.FAILED]
+        )
+        .annotate(went_out_at=Coalesce("sent_at", "created_at"))
+        .filter(went_out_at__lte=now - datetime.timedelta(hours=after_hours))
+        .filter(item_id__in=rule.queryset.values("pk"))
+        .filter(~Exists(next_level))
+        .values("item_id", "recipient_id", manager_id=F("recipient__team__manager_id"))
+    )
+    rows = []
+    for row in previous:
+        if to_level == ReminderLevel.MANAGER:
+            recipient_id = row["manager_id"]
+            if recipient_id is None or recipient_id == row["recipient_id"]:
+                continue
+            urgent = False
+        else:
+            recipient_id = admin_id
+            if recipient_id is None:
+                continue
+            # The last resort does not wait for working hours or a digest.
+            urgent = True
+        rows.append(
+            Reminder(
+                kind=rule.kind,
+                item_id=row["item_id"],
+                level=to_level,
+                recipient_id=recipient_id,
+                urgent=urgent,
+                send_after=now if urgent else send_after.get(recipient_id, now),
+            )
+        )
+    if not rows:
+        return 0
+    created = Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(created)
+
+
+@transaction.atomic
+def reminders_scan(*, now: datetime.datetime | None = None) -> ScanResult:
+    """Insert the reminders of every newly overdue item, and the escalations that are due.
+
+    Idempotent and safe to run concurrently (the unique key decides). Records the scan
+    time for /health/ and, on commit, wakes the sender if anything is due.
+    """
+    started = time.perf_counter()
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    org = OrganisationSettings.load()
+    send_after = _send_after_by_user(now)
+    result = ScanResult()
+    admin_id = _first_admin_id() if org.escalate_to_admin_after_hours else None
+    for rule in overdue.rules(today):
+        result.inserted[rule.kind] = _insert_level1(rule, now=now, send_after=send_after)
+        result.escalated += _insert_escalations(
+            rule,
+            from_level=ReminderLevel.OWNER,
+            after_hours=org.escalate_after_hours,
+            now=now,
+            send_after=send_after,
+            admin_id=admin_id,
+        )
+        if admin_id is not None:
+            result.escalated += _insert_escalations(
+                rule,
+                from_level=ReminderLevel.MANAGER,
+                after_hours=org.escalate_to_admin_after_hours,
+                now=now,
+                send_after=send_after,
+                admin_id=admin_id,
+            )
+    Heartbeat.objects.update_or_create(name=SCAN_HEARTBEAT, defaults={"last_seen_at": now})
+    if result.total or reminders_due_exist(now=now):
+        transaction.on_commit(reminders_wake_sender)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def reminders_due_exist(*, now: datetime.datetime | None = None) -> bool:
+    """Is there a reminder the sender should claim now (due, or with an expired lease)?"""
+    now = now or timezone.now()
+    return (
+        Reminder.objects.filter(status=ReminderStatus.PENDING, send_after__lte=now).exists()
+        or Reminder.objects.filter(status=ReminderStatus.SENDING, lease_expires_at__lte=now).exists()
+    )
+
+
+def reminders_wake_sender() -> bool:
+    """Ask a worker to deliver due reminders. A lost or failed wake-up costs latency only:
+    the next scan wakes the sender again, so a broker that is down is logged, not raised."""
+    from followups.tasks import deliver_reminders
+
+    try:
+        deliver_reminders.apply_async(retry=False)
+    except Exception:  # the broker may be down in many ways (refused, DNS, timeout)
+        logger.warning("Could not wake the reminder sender; the next scan will.", exc_info=True)
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- claim and deliver
+
+
+def reminders_claim(
+    *, now: datetime.datetime | None = None, batch_size: int | None = None, lease_seconds: int | None = None
+) -> tuple[list[int], datetime.datetime]:
+    """Claim up to `batch_size` due reminders for this worker; returns their ids and the lease.
+
+    Rows locked by another worker's claim are skipped, not waited for. The lease's expiry
+    time doubles as this claim's token: a row is marked sent only if it still holds it.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or settings.BATON_REMINDER_BATCH_SIZE
+    lease = now + datetime.timedelta(seconds=lease_seconds or settings.BATON_REMINDER_LEASE_SECONDS)
+    with transaction.atomic():
+        # Two queries, each matching one partial index exactly (reminder_lease_idx,
+        # reminder_pending_due_idx), rather than an OR that matches neither.
+        expired = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(status=ReminderStatus.SENDING, lease_expires_at__lte=now)
+            .order_by("lease_expires_at")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        pending = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(status=ReminderStatus.PENDING, send_after__lte=now)
+            .order_by("send_after")
+            .values_list("id", flat=True)[: batch_size - len(expired)]
+        )
+        ids = expired + pending
+        if ids:
+            Reminder.objects.filter(id__in=ids).update(
+                status=ReminderStatus.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
+            )
+    return ids, lease
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    emailed: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    failed: int = 0
+    batches: int = 0
+
+    def add(self, other: DeliveryResult) -> None:
+        for name in ("sent", "emailed", "cancelled", "retried", "failed", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def reminders_deliver_due(
+    *, time_budget_seconds: float = 45.0, max_batches: int | None = None, batch_size: int | None = None
+) -> DeliveryResult:
+    """Claim and deliver batches of due reminders until none is due or the time is up."""
+    result = DeliveryResult()
+    deadline = time.monotonic() + time_budget_seconds
+    while time.monotonic() < deadline and (max_batches is None or result.batches < max_batches):
+        ids, lease = reminders_claim(batch_size=batch_size)
+        if not ids:
+            break
+        result.add(reminders_deliver_claimed(ids=ids, lease=lease))
+        result.batches += 1
+    return result
+
+
+def _preference_kind(reminder: Reminder, notifications: dict[int, Notification]) -> str:
+    if reminder.kind == ReminderKind.NOTIFICATION:
+        notification = notifications.get(reminder.item_id)
+        return notification.kind if notification else ReminderKind.NOTIFICATION
+    return reminder.kind
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    # Timeouts, refused or dropped connections: the server may be back in a minute.
+    return isinstance(error, socket.timeout | TimeoutError | ConnectionError | OSError | smtplib.SMTPServerDisconnected)
+
+
+def retry_delay(attempts: int) -> datetime.timedelta:
+    """Exponential backoff after the `attempts`-th failed attempt."""
+    return datetime.timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
+
+
+def _record_failure(reminders: list[Reminder], *, lease: datetime.datetime, error: BaseException) -> tuple[int, int]:
+    """Back off, or give up; returns (retried, failed)."""
+    now = timezone.now()
+    message = f"{type(error).__name__}: {error}"[:2000]
+    retried = failed = 0
+    transient = _is_transient(error)
+    for reminder in reminders:
+        held = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING, lease_expires_at=lease)
+        if transient and reminder.attempts < settings.BATON_REMINDER_MAX_ATTEMPTS:
+            retried += held.update(
+                status=ReminderStatus.PENDING,
+                send_after=now + retry_delay(reminder.attempts),
+                lease_expires_at=None,
+                last_error=message,
+            )
+        else:
+            failed += held.update(status=ReminderStatus.FAILED, lease_expires_at=None, last_error=message)
+            logger.error("Reminder %s failed for good after %s attempt(s): %s", reminder.pk, reminder.attempts, message)
+    return retried, failed
+
+
+@transaction.atomic
+def _mark_sent(
+    reminders: list[Reminder],
+    *,
+    lease: datetime.datetime,
+    message_id: str,
+    descriptions: dict[tuple[str, int], overdue.ItemDescription],
+) -> int:
+    """Mark delivered rows sent and, for reminders, put them in the recipient's bell.
+
+    Only rows this claim still holds are marked; one re-claimed by another worker after
+    our lease expired is theirs to finish, so no second notification is written.
+    """
+    now = timezone.now()
+    marked = 0
+    notifications = []
+    for reminder in reminders:
+        updated = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING, lease_expires_at=lease).update(
+            status=ReminderStatus.SENT, sent_at=now, message_id=message_id, lease_expires_at=None, last_error=""
+        )
+        marked += updated
+        if updated and reminder.kind != ReminderKind.NOTIFICATION:
+            description = descriptions.get((reminder.kind, reminder.item_id))
+            if description is not None:
+                notifications.append(emails.reminder_notification(reminder, description))
+    if notifications:
+        Notification.objects.bulk_create(notifications)
+    return marked
+
+
+def reminders_deliver_claimed(*, ids: Iterable[int], lease: datetime.datetime) -> DeliveryResult:
+    """Deliver reminders this worker claimed (outside any transaction: SMTP is slow)."""
+    result = DeliveryResult()
+    reminders = list(
+        Reminder.objects.filter(id__in=list(ids), status=ReminderStatus.SENDING, lease_expires_at=lease)
+        .select_related("recipient")
+        .order_by("id")
+    )
+    if not reminders:
+        return result
+
+    # An item resolved since the scan (a step done a second ago) is cancelled, not sent.
+    by_kind: dict[str, list[Reminder]] = defaultdict(list)
+    for reminder in reminders:
+        by_kind[reminder.kind].append(reminder)
+    live: list[Reminder] = []
+    stale_ids: list[int] = []
+    descriptions: dict[tuple[str, int], overdue.ItemDescription] = {}
+    for kind, group in by_kind.items():
+        still = overdue.still_overdue_ids(kind, [r.item_id for r in group])
+        for reminder in group:
+            if reminder.item_id in still:
+                live.append(reminder)
+            else:
+                stale_ids.append(reminder.pk)
+        if kind != ReminderKind.NOTIFICATION:
+            for item_id, description in overdue.describe_items(kind, still).items():
+                descriptions[(kind, item_id)] = description
+    if stale_ids:
+        result.cancelled += Reminder.objects.filter(
+            id__in=stale_ids, status=ReminderStatus.SENDING, lease_expires_at=lease
+        ).update(status=ReminderStatus.CANCELLED, lease_expires_at=None, last_error="The item was no longer overdue.")
+
+    notifications = Notification.objects.in_bulk([r.item_id for r in live if r.kind == ReminderKind.NOTIFICATION])
+    email_off = set(
+        NotificationPreference.objects.filter(user_id__in={r.recipient_id for r in live}, email=False).values_list(
+            "user_id", "kind"
+        )
+    )
+
+    in_app_only: list[Reminder] = []
+    singles: list[Reminder] = []
+    digests: dict[int, list[Reminder]] = defaultdict(list)
+    for reminder in live:
+        wants_email = bool(reminder.recipient.email) and (
+            (reminder.recipient_id, _preference_kind(reminder, notifications)) not in email_off
+        )
+        if reminder.kind == ReminderKind.NOTIFICATION and reminder.item_id not in notifications:
+            wants_email = False
+        if reminder.kind != ReminderKind.NOTIFICATION and (reminder.kind, reminder.item_id) not in descriptions:
+            wants_email = False
+        if not wants_email:
+            in_app_only.append(reminder)
+        elif reminder.recipient.wants_daily_digest and not reminder.urgent:
+            digests[reminder.recipient_id].append(reminder)
+        else:
+            singles.append(reminder)
+
+    if in_app_only:
+        result.sent += _mark_sent(in_app_only, lease=lease, message_id="", descriptions=descriptions)
+
+    outgoing: list[tuple[list[Reminder], object, str]] = []
+    for reminder in singles:
+        message_id = reminder.deterministic_message_id
+        if reminder.kind == ReminderKind.NOTIFICATION:
+            message = emails.notification_email(reminder, notifications[reminder.item_id], message_id=message_id)
+        else:
+            message = emails.reminder_email(
+                reminder, descriptions[(reminder.kind, reminder.item_id)], message_id=message_id
+            )
+        outgoing.append(([reminder], message, message_id))
+    for group in digests.values():
+        message_id = f"<digest-{group[0].pk}.{len(group)}@baton>"
+        message = emails.digest_email(
+            group[0].recipient, group, descriptions=descriptions, notifications=notifications, message_id=message_id
+        )
+        outgoing.append((group, message, message_id))
+
+    if outgoing:
+        mail = get_connection(fail_silently=False)
+        try:
+            for group, message, message_id in outgoing:
+                try:
+                    mail.open()
+                    message.connection = mail
+                    mail.send_messages([message])
+                except Exception as error:
+                    # Whatever happened, the connection's state is unknown: start afresh.
+                    _close_quietly(mail)
+                    retried, failed = _record_failure(group, lease=lease, error=error)
+                    result.retried += retried
+                    result.failed += failed
+                    continue
+                marked = _mark_sent(group, lease=lease, message_id=message_id, descriptions=descriptions)
+                result.sent += marked
+                result.emailed += 1
+        finally:
+            _close_quietly(mail)
+    return result
+
+
+def _close_quietly(mail) -> None:
+    try:
+        mail.close()
+    except Exception:  # closing a broken connection may raise; it is being discarded anyway
+        logger.debug("Closing the mail connection failed.", exc_info=True)
+
+
+# ---------------------------------------------------------------- admin and signals
+
+
+@transaction.atomic
+def reminder_retry(*, reminder_id: int, actor: User) -> Reminder:
+    """Put a failed reminder back in the outbox, due now (admins only)."""
+    if not actor.is_admin_role:
+        raise PermissionDenied("Only an admin may retry reminders.")
+    reminder = Reminder.objects.select_for_update().filter(pk=reminder_id).first()
+    if reminder is None:
+        raise ValidationError("This reminder does not exist.")
+    if reminder.status != ReminderStatus.FAILED:
+        raise ValidationError("Only a failed reminder can be retried.")
+    reminder.status = ReminderStatus.PENDING
+    reminder.attempts = 0
+    reminder.send_after = timezone.now()
+    reminder.lease_expires_at = None
+    reminder.full_clean()
+    # The outbox row is its own record (status, attempts, last error); reminders have no
+    # account to put a timeline event on.
+    reminder.save(update_fields=["status", "attempts", "send_after", "lease_expires_at"])
+    logger.info("Reminder %s retried by %s", reminder.pk, actor.pk)
+    transaction.on_commit(reminders_wake_sender)
+    return reminder
+
+
+# Names the handoffs app may use as overdue_item_resolved's item_kind, besides the
+# ReminderKind values themselves.
+ITEM_KIND_ALIASES = {
+    "checkin": ReminderKind.CHECKIN_OVERDUE,
+    "step": ReminderKind.STEP_OVERDUE,
+    "handoffstep": ReminderKind.STEP_OVERDUE,
+    "handoff_step": ReminderKind.STEP_OVERDUE,
+    "meeting": ReminderKind.MEETING_NOT_SCHEDULED,
+    "acceptance": ReminderKind.OWNER_NOT_ACCEPTED,
+    "ownership": ReminderKind.OWNER_NOT_ACCEPTED,
+    "deal": ReminderKind.NEXT_STEP_OVERDUE,
+    "next_step": ReminderKind.NEXT_STEP_OVERDUE,
+}
+
+
+@transaction.atomic
+def reminders_cancel_for_item(*, item_kind: str, item_id: int) -> int:
+    """Cancel the pending reminders of an item that stopped being overdue; returns how many.
+
+    Re-checks the rule first, so a signal sent for an item that is in fact still overdue
+    (or under another name) cancels nothing.
+    """
+    kind = ITEM_KIND_ALIASES.get(item_kind, item_kind)
+    if kind not in ReminderKind.values or kind == ReminderKind.NOTIFICATION:
+        logger.warning("overdue_item_resolved with an unknown item kind %r", item_kind)
+        return 0
+    if item_id in overdue.still_overdue_ids(kind, [item_id]):
+        return 0
+    return Reminder.objects.filter(kind=kind, item_id=item_id, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED, last_error="The item was resolved."
+    )
+
+
+def reminder_enqueue_notification(*, notification: Notification, now: datetime.datetime | None = None) -> Reminder:
+    """Queue the e-mail copy of an in-app notification in the outbox (in the caller's
+    transaction); the worker applies the user's per-kind preference when it sends."""
+    now = now or timezone.now()
+    reminder = Reminder(
+        kind=ReminderKind.NOTIFICATION,
+        item_id=notification.pk,
+        level=ReminderLevel.OWNER,
+        recipient=notification.user,
+        send_after=send_after_for(notification.user, now=now),
+    )
+    reminder.full_clean()
+    reminder.save()
+    transaction.on_commit(reminders_wake_sender)
+    return reminder

@@ -1,0 +1,297 @@
+"""The reminder outbox: scan, working hours, claim, delivery, escalation, digest, cancel."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.models import OrganisationSettings
+from followups.choices import NotificationKind, ReminderKind, ReminderStatus
+from followups.models import Notification, NotificationPreference, Reminder
+from followups.services.notifications import notification_create
+from followups.services.reminders import (
+    next_working_time,
+    reminder_retry,
+    reminders_cancel_for_item,
+    reminders_claim,
+    reminders_deliver_due,
+    reminders_scan,
+)
+from handoffs.choices import StepStatus
+from handoffs.models import HandoffStep
+from handoffs.signals import overdue_item_resolved
+from tests.factories import CheckInFactory, HandoffStepFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# A Wednesday, 10:00 UTC: inside 9–18 working hours in UTC.
+NOON_ISH = datetime.datetime(2025, 6, 11, 10, 0, tzinfo=datetime.UTC)
+
+
+def overdue_step(owner, *, days_late: int = 2) -> HandoffStep:
+    return HandoffStepFactory(
+        handoff__deal__owner=owner, assignee=owner, due_on=timezone.localdate() - datetime.timedelta(days=days_late)
+    )
+
+
+@pytest.fixture
+def at_noon():
+    with time_machine.travel(NOON_ISH, tick=False) as traveller:
+        yield traveller
+
+
+def test_it_inserts_one_reminder_per_overdue_item_and_nothing_on_a_second_scan(rep, at_noon):
+    # given
+    step = overdue_step(rep)
+    checkin = CheckInFactory(handoff__deal__owner=rep, due_on=NOON_ISH.date() - datetime.timedelta(days=1))
+    # when
+    first = reminders_scan()
+    second = reminders_scan()
+    # then
+    assert first.inserted[ReminderKind.STEP_OVERDUE] == 1
+    assert first.inserted[ReminderKind.CHECKIN_OVERDUE] == 1
+    assert second.total == 0
+    assert set(Reminder.objects.values_list("kind", "item_id", "level", "recipient_id")) == {
+        (ReminderKind.STEP_OVERDUE, step.pk, 1, rep.pk),
+        (ReminderKind.CHECKIN_OVERDUE, checkin.pk, 1, rep.pk),
+    }
+
+
+def test_it_sends_the_reminder_by_email_with_a_deterministic_message_id_and_rings_the_bell(rep, at_noon):
+    # given
+    step = overdue_step(rep)
+    reminders_scan()
+    # when
+    result = reminders_deliver_due()
+    # then
+    reminder = Reminder.objects.get()
+    assert result.sent == 1
+    assert reminder.status == ReminderStatus.SENT and reminder.sent_at == NOON_ISH
+    assert reminder.message_id == f"<reminder-{reminder.pk}.1@baton>"
+    [email] = mail.outbox
+    assert email.to == [rep.email]
+    assert email.extra_headers["Message-ID"] == reminder.message_id
+    assert step.title in email.subject
+    assert email.alternatives[0].mimetype == "text/html"
+    assert Notification.objects.filter(user=rep, kind=ReminderKind.STEP_OVERDUE, read_at__isnull=True).count() == 1
+    # and a second delivery run sends nothing more
+    assert reminders_deliver_due().sent == 0
+    assert len(mail.outbox) == 1
+
+
+def test_it_waits_for_the_recipients_working_hours_in_their_time_zone(rep, other_rep):
+    # given: 21:00 in Tokyo, 07:00 in New York
+    rep.timezone = "Asia/Tokyo"
+    rep.save(update_fields=["timezone"])
+    other_rep.timezone = "America/New_York"
+    other_rep.save(update_fields=["timezone"])
+    now = datetime.datetime(2025, 1, 15, 12, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(now, tick=False):
+        overdue_step(rep)
+        overdue_step(other_rep)
+        # when
+        reminders_scan()
+        delivered_now = reminders_deliver_due().sent
+    # then: Tokyo gets it at 09:00 next morning, New York at 09:00 the same day
+    send_after = dict(Reminder.objects.values_list("recipient_id", "send_after"))
+    assert send_after[rep.pk] == datetime.datetime(2025, 1, 16, 0, 0, tzinfo=datetime.UTC)
+    assert send_after[other_rep.pk] == datetime.datetime(2025, 1, 15, 14, 0, tzinfo=datetime.UTC)
+    assert delivered_now == 0
+    with time_machine.travel(datetime.datetime(2025, 1, 15, 14, 0, tzinfo=datetime.UTC), tick=False):
+        assert reminders_deliver_due().sent == 1
+    assert [email.to for email in mail.outbox] == [[other_rep.email]]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Spring forward (30 March 2025): 09:00 Paris is 07:00 UTC after the change.
+        (datetime.datetime(2025, 3, 29, 20, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 3, 30, 7, 0, tzinfo=datetime.UTC)),
+        # Fall back (26 October 2025): 09:00 Paris is 08:00 UTC after the change.
+        (datetime.datetime(2025, 10, 25, 20, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 10, 26, 8, 0, tzinfo=datetime.UTC)),
+        # Inside working hours: at once.
+        (datetime.datetime(2025, 3, 31, 8, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 3, 31, 8, 0, tzinfo=datetime.UTC)),
+        # Before 9 local on the day: later the same day.
+        (datetime.datetime(2025, 3, 31, 5, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 3, 31, 7, 0, tzinfo=datetime.UTC)),
+    ],
+)
+def test_it_keeps_the_local_nine_oclock_across_daylight_saving_changes(now, expected):
+    # when
+    send_after = next_working_time(now=now, tz_name="Europe/Paris", start_hour=9, end_hour=18)
+    # then
+    assert send_after == expected
+
+
+def test_it_sends_an_urgent_admin_escalation_outside_working_hours(rep, manager, admin_user):
+    # given: a step reminded, escalated to the manager, and still overdue; the admin works 9–18 UTC
+    OrganisationSettings.objects.filter(pk=OrganisationSettings.load().pk).update(
+        escalate_after_hours=24, escalate_to_admin_after_hours=12
+    )
+    start = datetime.datetime(2025, 6, 9, 10, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        step = overdue_step(rep)
+        reminders_scan()
+        reminders_deliver_due()
+        traveller.move_to(start + datetime.timedelta(hours=24))
+        reminders_scan()
+        reminders_deliver_due()
+        # when: 12 hours later it is 22:00 UTC, outside the admin's working hours
+        traveller.move_to(start + datetime.timedelta(hours=36))
+        reminders_scan()
+        reminders_deliver_due()
+    # then
+    rows = {r.level: r for r in Reminder.objects.filter(item_id=step.pk)}
+    assert {level: r.recipient_id for level, r in rows.items()} == {1: rep.pk, 2: manager.pk, 3: admin_user.pk}
+    assert rows[3].urgent and rows[3].status == ReminderStatus.SENT
+    assert [email.to[0] for email in mail.outbox] == [rep.email, manager.email, admin_user.email]
+    assert mail.outbox[1].subject.startswith("[Escalation]")
+
+
+def test_it_escalates_to_the_manager_only_if_still_overdue_after_the_delay(rep, manager):
+    # given
+    start = NOON_ISH
+    with time_machine.travel(start, tick=False) as traveller:
+        still_late = overdue_step(rep)
+        resolved = overdue_step(rep)
+        reminders_scan()
+        reminders_deliver_due()
+        HandoffStep.objects.filter(pk=resolved.pk).update(status=StepStatus.DONE)
+        traveller.move_to(start + datetime.timedelta(hours=23))
+        too_early = reminders_scan().escalated
+        # when
+        traveller.move_to(start + datetime.timedelta(hours=24))
+        escalated = reminders_scan().escalated
+        again = reminders_scan().escalated
+    # then
+    assert (too_early, escalated, again) == (0, 1, 0)
+    assert list(Reminder.objects.filter(level=2).values_list("item_id", "recipient_id")) == [(still_late.pk, manager.pk)]
+
+
+def test_it_cancels_a_reminder_whose_item_was_completed_just_before_sending(rep, at_noon):
+    # given: the reminder is in the outbox, then the step is done before a worker sends it
+    step = overdue_step(rep)
+    reminders_scan()
+    HandoffStep.objects.filter(pk=step.pk).update(status=StepStatus.DONE, done_at=timezone.now())
+    # when
+    result = reminders_deliver_due()
+    # then
+    assert result.cancelled == 1 and result.sent == 0
+    assert Reminder.objects.get().status == ReminderStatus.CANCELLED
+    assert mail.outbox == []
+    assert not Notification.objects.exists()
+
+
+def test_it_cancels_pending_reminders_when_the_item_is_resolved(rep, at_noon):
+    # given
+    step = overdue_step(rep)
+    other = overdue_step(rep)
+    reminders_scan()
+    HandoffStep.objects.filter(pk=step.pk).update(status=StepStatus.DONE)
+    # when: the handoffs app says so, and a bogus signal for a step still overdue
+    overdue_item_resolved.send(sender=HandoffStep, item_kind="step", item_id=step.pk)
+    cancelled_bogus = reminders_cancel_for_item(item_kind=ReminderKind.STEP_OVERDUE, item_id=other.pk)
+    # then
+    assert Reminder.objects.get(item_id=step.pk).status == ReminderStatus.CANCELLED
+    assert Reminder.objects.get(item_id=other.pk).status == ReminderStatus.PENDING
+    assert cancelled_bogus == 0
+
+
+def test_it_rings_the_bell_but_sends_no_email_when_the_user_switched_that_kind_off(rep, at_noon):
+    # given
+    NotificationPreference.objects.create(user=rep, kind=NotificationKind.STEP_OVERDUE, email=False)
+    overdue_step(rep)
+    CheckInFactory(handoff__deal__owner=rep, due_on=NOON_ISH.date() - datetime.timedelta(days=1))
+    reminders_scan()
+    # when
+    reminders_deliver_due()
+    # then: the check-in is e-mailed, the step only rings the bell
+    assert Reminder.objects.filter(status=ReminderStatus.SENT).count() == 2
+    assert len(mail.outbox) == 1 and "Check-in" in mail.outbox[0].subject
+    assert set(Notification.objects.filter(user=rep).values_list("kind", flat=True)) == {
+        ReminderKind.STEP_OVERDUE,
+        ReminderKind.CHECKIN_OVERDUE,
+    }
+
+
+def test_it_sends_digest_users_one_email_a_day_with_all_their_reminders(rep):
+    # given: a digest user whose day starts at 9 UTC; it is 10:00, so the digest goes tomorrow
+    rep.wants_daily_digest = True
+    rep.save(update_fields=["wants_daily_digest"])
+    with time_machine.travel(NOON_ISH, tick=False) as traveller:
+        first = overdue_step(rep)
+        second = overdue_step(rep, days_late=3)
+        reminders_scan()
+        assert reminders_deliver_due().sent == 0
+        # when
+        traveller.move_to(datetime.datetime(2025, 6, 12, 9, 0, tzinfo=datetime.UTC))
+        reminders_deliver_due()
+    # then
+    [email] = mail.outbox
+    assert "2 items" in email.subject
+    assert first.title in email.body and second.title in email.body
+    assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.SENT}
+    assert len(set(Reminder.objects.values_list("message_id", flat=True))) == 1
+    assert Notification.objects.filter(user=rep).count() == 2
+
+
+def test_it_claims_a_row_again_only_after_its_lease_expired(rep, at_noon, settings):
+    # given: a worker claimed the reminder and died
+    settings.BATON_REMINDER_LEASE_SECONDS = 120
+    overdue_step(rep)
+    reminders_scan()
+    claimed, _ = reminders_claim()
+    # when
+    while_leased, _ = reminders_claim()
+    at_noon.shift(121)
+    after_expiry, _ = reminders_claim()
+    # then
+    assert len(claimed) == 1
+    assert while_leased == []
+    assert after_expiry == claimed
+    assert Reminder.objects.get().attempts == 2
+
+
+def test_it_emails_a_notification_through_the_outbox_unless_that_kind_is_off(rep, other_rep, at_noon):
+    # given
+    NotificationPreference.objects.create(user=other_rep, kind=NotificationKind.CHECKIN_ISSUE, email=False)
+    # when
+    notification_create(user=rep, kind="checkin_issue", title="Acme raised an issue", body="Invoices are wrong.")
+    notification_create(user=other_rep, kind="checkin_issue", title="Beta raised an issue")
+    reminders_deliver_due()
+    # then
+    [email] = mail.outbox
+    assert email.to == [rep.email] and email.subject == "Acme raised an issue"
+    assert "Invoices are wrong." in email.body
+    assert Reminder.objects.filter(kind=ReminderKind.NOTIFICATION, status=ReminderStatus.SENT).count() == 2
+    # the bell has exactly the two notifications, no copy made by the worker
+    assert Notification.objects.count() == 2
+
+
+def test_it_lets_only_an_admin_retry_a_failed_reminder(rep, admin_user, at_noon):
+    # given
+    overdue_step(rep)
+    reminders_scan()
+    Reminder.objects.update(status=ReminderStatus.FAILED, attempts=6, last_error="SMTPDataError: 451")
+    reminder = Reminder.objects.get()
+    # when / then
+    with pytest.raises(PermissionDenied):
+        reminder_retry(reminder_id=reminder.pk, actor=rep)
+    reminder_retry(reminder_id=reminder.pk, actor=admin_user)
+    reminders_deliver_due()
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_it_does_not_remind_an_inactive_admin(rep, manager, at_noon):
+    # given: the only admin left the company
+    UserFactory(username="gone", role=Role.ADMIN, is_active=False)
+    OrganisationSettings.objects.filter(pk=OrganisationSettings.load().pk).update(escalate_to_admin_after_hours=1)
+    # when
+    result = reminders_scan()
+    # then
+    assert result.escalated == 0
