@@ -33,6 +33,8 @@ app.conf.update(
         # The reminder outbox: insert reminders for newly overdue items, then wake the
         # sender. The only reminder entry; reminders themselves are database rows.
         "scan-overdue-items": {"task": "followups.tasks.scan_overdue_items", "schedule": 60.0},
+        # Hand-off e-mails whose wake-up was lost (broker down, worker killed) go out here.
+        "send-due-handoff-emails": {"task": "handoffs.tasks.send_due_handoff_emails", "schedule": 60.0},
     },
 )
 app.autodiscover_tasks()

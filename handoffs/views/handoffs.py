@@ -1,0 +1,377 @@
+"""Hand-off pages: the list, "my hand-offs", the detail page and its htmx actions,
+the printable brief, and the meeting forms. Thin: access → form → service → response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import django_filters
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from handoffs.choices import HandoffStatus, MeetingStatus
+from handoffs.forms.handoffs import (
+    DeclineForm,
+    MeetingCancelForm,
+    MeetingRecordForm,
+    MeetingScheduleForm,
+    MeetingTimeForm,
+    ProposeOwnerForm,
+    StepSkipForm,
+)
+from handoffs.models import Handoff
+from handoffs.selectors.deals import deal_timeline
+from handoffs.selectors.handoffs import (
+    current_meeting,
+    handoff_for_change,
+    handoff_for_detail,
+    handoff_list_queryset,
+    handoff_owner_choices,
+    meeting_for_change,
+    my_handoffs,
+    step_for_change,
+)
+from handoffs.services import handoffs as services
+
+PAGE_SIZE = 50
+
+
+def _error_messages(error: ValidationError) -> list[str]:
+    return (
+        [message for messages_ in error.message_dict.values() for message in messages_]
+        if hasattr(error, "error_dict")
+        else list(error.messages)
+    )
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
+
+
+class HandoffFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=HandoffStatus.choices, empty_label="Any status")
+    owner = django_filters.ModelChoiceFilter(
+        field_name="delivery_owner", queryset=None, label="Delivery owner", empty_label="Any owner"
+    )
+    overdue = django_filters.BooleanFilter(
+        field_name="is_overdue",
+        label="Overdue",
+        widget=django_filters.widgets.BooleanWidget,
+    )
+
+    class Meta:
+        model = Handoff
+        fields = ["status", "owner", "overdue"]
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["owner"].queryset = handoff_owner_choices(user)
+
+
+@login_required
+def handoff_list(request: HttpRequest) -> HttpResponse:
+    handoffs = HandoffFilter(request.GET or None, queryset=handoff_list_queryset(request.user), user=request.user)
+    page = Paginator(handoffs.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "handoffs/handoff/list.html",
+        {"filter": handoffs, "page": page, "handoffs": list(page.object_list), "query": query.urlencode()},
+    )
+
+
+@login_required
+def my_handoffs_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "handoffs/handoff/my.html", {"inbox": my_handoffs(request.user)})
+
+
+def _detail_context(request: HttpRequest, handoff: Handoff, **extra) -> dict:
+    user = request.user
+    meeting = current_meeting(handoff)
+    may_work = services.user_may_work_handoff(user, handoff)
+    context = {
+        "handoff": handoff,
+        "deal": handoff.deal,
+        "steps": list(handoff.steps.all()),
+        "meeting": meeting,
+        "past_meetings": [m for m in handoff.meetings.all() if m != meeting],
+        "promises": list(handoff.deal.promises.all()),
+        "timeline": deal_timeline(handoff.deal),
+        "may_work": may_work,
+        "may_propose": services.user_may_propose_owner(user, handoff)
+        and handoff.status in services.PROPOSABLE_STATUSES,
+        "may_answer": handoff.status == HandoffStatus.OWNER_PROPOSED and handoff.proposed_owner_id == user.pk,
+        "may_schedule": may_work and handoff.status == HandoffStatus.ACCEPTED,
+        "may_record": may_work
+        and meeting is not None
+        and meeting.status == MeetingStatus.SCHEDULED
+        and meeting.starts_at <= timezone.now(),
+        "may_complete": handoff.status == HandoffStatus.MEETING_HELD
+        and (user.pk == handoff.delivery_owner_id or services.user_may_manage_handoff(user, handoff)),
+        "steps_locked": handoff.status in (HandoffStatus.DECLINED, HandoffStatus.COMPLETE),
+        "propose_form": ProposeOwnerForm(handoff=handoff),
+        "decline_form": DeclineForm(),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+def handoff_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    handoff = handoff_for_detail(request.user, pk)
+    return render(request, "handoffs/handoff/detail.html", _detail_context(request, handoff))
+
+
+@login_required
+def handoff_brief(request: HttpRequest, pk: int) -> HttpResponse:
+    handoff = handoff_for_detail(request.user, pk)
+    return render(
+        request,
+        "handoffs/handoff/brief.html",
+        {
+            "handoff": handoff,
+            "deal": handoff.deal,
+            "account": handoff.deal.account,
+            "deal_contacts": list(handoff.deal.deal_contacts.all()),
+            "promises": list(handoff.deal.promises.all()),
+            "steps": list(handoff.steps.all()),
+            "may_answer": handoff.status == HandoffStatus.OWNER_PROPOSED
+            and handoff.proposed_owner_id == request.user.pk,
+        },
+    )
+
+
+def _ownership_response(request: HttpRequest, pk: int, *, status: int = 200, **extra) -> HttpResponse:
+    """The ownership panel alone for htmx, else back to the detail page."""
+    if request.htmx:
+        handoff = handoff_for_detail(request.user, pk)
+        return render(
+            request, "handoffs/handoff/_ownership_panel.html", _detail_context(request, handoff, **extra), status=status
+        )
+    for message in extra.get("errors", []):
+        messages.error(request, message)
+    return redirect("handoffs:handoff_detail", pk=pk)
+
+
+def _act(request: HttpRequest, pk: int, action: Callable[[Handoff], object], success: str, **extra) -> HttpResponse:
+    handoff = handoff_for_change(request.user, pk)
+    try:
+        action(handoff)
+    except ValidationError as error:
+        return _ownership_response(request, pk, status=422, errors=_error_messages(error), **extra)
+    if not request.htmx:
+        messages.success(request, success)
+    return _ownership_response(request, pk, notice=success)
+
+
+@require_POST
+@login_required
+def handoff_propose(request: HttpRequest, pk: int) -> HttpResponse:
+    handoff = handoff_for_change(request.user, pk)
+    form = ProposeOwnerForm(request.POST, handoff=handoff)
+    if not form.is_valid():
+        return _ownership_response(request, pk, status=422, propose_form=form, errors=["Choose a delivery lead."])
+    owner = form.cleaned_data["owner"]
+    return _act(
+        request,
+        pk,
+        lambda h: services.handoff_propose_owner(actor=request.user, handoff=h, owner=owner),
+        f"{owner} was asked to take the hand-off.",
+        propose_form=form,
+    )
+
+
+@require_POST
+@login_required
+def handoff_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        pk,
+        lambda h: services.handoff_accept(actor=request.user, handoff=h),
+        "You accepted the hand-off: the account is yours.",
+    )
+
+
+@require_POST
+@login_required
+def handoff_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    form = DeclineForm(request.POST)
+    if not form.is_valid():
+        handoff_for_change(request.user, pk)
+        return _ownership_response(request, pk, status=422, decline_form=form, errors=["Say why you decline."])
+    return _act(
+        request,
+        pk,
+        lambda h: services.handoff_decline(actor=request.user, handoff=h, reason=form.cleaned_data["reason"]),
+        "You declined the hand-off; the manager was told.",
+        decline_form=form,
+    )
+
+
+@require_POST
+@login_required
+def handoff_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    handoff = handoff_for_change(request.user, pk)
+    try:
+        services.handoff_complete(actor=request.user, handoff=handoff)
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, "The hand-off is complete.")
+    return redirect("handoffs:handoff_detail", pk=pk)
+
+
+def _step_response(request: HttpRequest, step_pk: int, *, error: str = "", status: int = 200) -> HttpResponse:
+    step = step_for_change(request.user, step_pk)
+    if request.htmx:
+        handoff = step.handoff
+        return render(
+            request,
+            "handoffs/handoff/_step_row.html",
+            {
+                "step": step,
+                "step_error": error,
+                "may_work": True,
+                "steps_locked": handoff.status in (HandoffStatus.DECLINED, HandoffStatus.COMPLETE),
+                "today": timezone.localdate(),
+            },
+            status=status,
+        )
+    if error:
+        messages.error(request, error)
+    return redirect("handoffs:handoff_detail", pk=step.handoff_id)
+
+
+def _step_action(request: HttpRequest, pk: int, action: Callable) -> HttpResponse:
+    step = step_for_change(request.user, pk)
+    try:
+        action(step)
+    except ValidationError as error:
+        return _step_response(request, pk, error=" ".join(_error_messages(error)), status=422)
+    return _step_response(request, pk)
+
+
+@require_POST
+@login_required
+def step_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step_action(request, pk, lambda step: services.handoff_step_complete(actor=request.user, step=step))
+
+
+@require_POST
+@login_required
+def step_skip(request: HttpRequest, pk: int) -> HttpResponse:
+    form = StepSkipForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _step_action(
+        request, pk, lambda step: services.handoff_step_skip(actor=request.user, step=step, reason=reason)
+    )
+
+
+@require_POST
+@login_required
+def step_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step_action(request, pk, lambda step: services.handoff_step_reopen(actor=request.user, step=step))
+
+
+@login_required
+def meeting_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    handoff = handoff_for_change(request.user, pk)
+    form = MeetingScheduleForm(request.POST or None, handoff=handoff)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_schedule(
+                actor=request.user,
+                handoff=handoff,
+                starts_at=form.cleaned_data["starts_at"],
+                duration_minutes=form.cleaned_data["duration_minutes"],
+                location=form.cleaned_data["location"],
+                contacts=list(form.cleaned_data["contacts"]),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The meeting is scheduled; the invites are on their way.")
+            return redirect("handoffs:handoff_detail", pk=pk)
+    return render(
+        request,
+        "handoffs/handoff/meeting_form.html",
+        {"handoff": handoff, "form": form, "title": "Schedule the hand-off meeting"},
+    )
+
+
+@login_required
+def meeting_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = meeting_for_change(request.user, pk)
+    initial = {
+        "starts_at": timezone.localtime(meeting.starts_at).replace(tzinfo=None),
+        "duration_minutes": meeting.duration_minutes,
+        "location": meeting.location,
+    }
+    form = MeetingTimeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_reschedule(actor=request.user, meeting=meeting, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The meeting moved; everyone gets an updated invite.")
+            return redirect("handoffs:handoff_detail", pk=meeting.handoff_id)
+    return render(
+        request,
+        "handoffs/handoff/meeting_form.html",
+        {"handoff": meeting.handoff, "form": form, "title": "Move the hand-off meeting"},
+    )
+
+
+@require_POST
+@login_required
+def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = meeting_for_change(request.user, pk)
+    form = MeetingCancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.meeting_cancel(actor=request.user, meeting=meeting, reason=reason)
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, "The meeting is cancelled; the attendees are told.")
+    return redirect("handoffs:handoff_detail", pk=meeting.handoff_id)
+
+
+@login_required
+def meeting_record(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = meeting_for_change(request.user, pk)
+    handoff = meeting.handoff
+    promises = list(handoff.deal.promises.order_by("id"))
+    form = MeetingRecordForm(request.POST or None, meeting=meeting, promises=promises)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_record(
+                actor=request.user,
+                meeting=meeting,
+                attended_user_ids=form.cleaned_data["attended_users"],
+                attended_contact_ids=form.cleaned_data["attended_contacts"],
+                agreement=form.cleaned_data["agreement"],
+                promise_reviews=form.promise_reviews(),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The meeting is recorded; the customer summary is on its way.")
+            return redirect("handoffs:handoff_detail", pk=handoff.pk)
+    return render(
+        request, "handoffs/handoff/meeting_record.html", {"handoff": handoff, "meeting": meeting, "form": form}
+    )
