@@ -392,7 +392,13 @@ def ghosted(context: RuleContext) -> QuerySet:
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in [
-        Rule("no_next_step", "No next step", "An open deal has no next step, or its next step is overdue.", 5, no_next_step),
+        Rule(
+            "no_next_step",
+            "No next step",
+            "An open deal has no next step, or its next step is overdue.",
+            5,
+            no_next_step,
+        ),
         Rule(
             "single_threaded",
             "Single-threaded",

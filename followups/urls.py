@@ -4,8 +4,10 @@ from django.urls import path
 
 from followups.views import calendar_feed as calendar_feed_views
 from followups.views import checkins as checkin_views
+from followups.views import dashboard as dashboard_views
 from followups.views import notifications as notification_views
 from followups.views import reminders as reminder_views
+from followups.views import report as report_views
 
 app_name = "followups"
 
@@ -31,6 +33,11 @@ reminder_urlpatterns: list = [
 ]
 
 # The dropped-baton report and the manager dashboard.
-report_urlpatterns: list = []
+report_urlpatterns: list = [
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("report/", report_views.report, name="report"),
+    path("report/drops/<str:code>/", report_views.report_drilldown, name="report_drilldown"),
+    path("report/recompute/", report_views.report_recompute, name="report_recompute"),
+]
 
 urlpatterns = checkin_urlpatterns + reminder_urlpatterns + report_urlpatterns

@@ -368,9 +368,7 @@ def test_it_flags_a_customer_not_contacted_for_longer_than_allowed_after_the_clo
 def test_the_last_check_in_done_restarts_the_ghosting_clock(rep):
     # given
     recently_called = won_handoff(days_ago(100), deal__owner=rep)
-    CheckInFactory(
-        handoff=recently_called, due_on=days_ago(45), status=CheckInStatus.DONE, done_at=at(days_ago(45))
-    )
+    CheckInFactory(handoff=recently_called, due_on=days_ago(45), status=CheckInStatus.DONE, done_at=at(days_ago(45)))
     called_too_long_ago = won_handoff(days_ago(100), deal__owner=rep)
     CheckInFactory(
         handoff=called_too_long_ago, due_on=days_ago(46), status=CheckInStatus.DONE, done_at=at(days_ago(46))

@@ -1,0 +1,60 @@
+"""The dropped-baton report's period selector."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Team
+from followups.selectors.report import Period, period_named
+
+MAX_CUSTOM_PERIOD_DAYS = 731  # two years: longer asks the database for little insight at great cost
+PERIOD_CHOICES = [
+    ("week", "This week"),
+    ("month", "This month"),
+    ("quarter", "This quarter"),
+    ("custom", "Custom dates"),
+]
+DEFAULT_PERIOD = "month"
+
+
+class ReportPeriodForm(forms.Form):
+    """This week, month or quarter, or custom from/to dates (both included), and
+    optionally one of the teams the user may see."""
+
+    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, initial=DEFAULT_PERIOD)
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All my teams")
+
+    def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        period = cleaned.get("period") or DEFAULT_PERIOD
+        cleaned["period"] = period
+        if period != "custom" or self.errors:
+            return cleaned
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start is None:
+            self.add_error("start", "Choose the first day of the period.")
+        if end is None:
+            self.add_error("end", "Choose the last day of the period.")
+        if start and end:
+            if end < start:
+                self.add_error("end", "The last day must not be before the first day.")
+            elif (end - start).days + 1 > MAX_CUSTOM_PERIOD_DAYS:
+                self.add_error("end", "Choose a period of at most two years.")
+        return cleaned
+
+    def period_value(self, *, today: datetime.date | None = None) -> Period:
+        """The chosen period (call after is_valid())."""
+        period = self.cleaned_data.get("period") or DEFAULT_PERIOD
+        if period == "custom":
+            return Period(self.cleaned_data["start"], self.cleaned_data["end"], "custom")
+        return period_named(period, today=today or timezone.localdate())

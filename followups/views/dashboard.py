@@ -1,0 +1,17 @@
+"""The manager's home page: what needs them now."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.choices import Role
+from accounts.permissions import role_required
+from followups.selectors.report import dashboard_for
+
+
+@role_required(Role.MANAGER)
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "followups/dashboard.html", {"dashboard": dashboard_for(request.user)})

@@ -1,0 +1,176 @@
+"""The dropped-baton report: totals, tables, trend, latency, the drill-down and CSV."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.choices import Role
+from accounts.permissions import role_required
+from followups.csv_export import csv_response
+from followups.forms_report import DEFAULT_PERIOD, ReportPeriodForm
+from followups.rules import DROP_CODES, RULES
+from followups.selectors.report import (
+    LATENCY_METRICS,
+    DropFilters,
+    ReportSummary,
+    drop_list,
+    report_allowed_teams,
+    report_summary,
+    report_team_ids,
+)
+from followups.services.report import report_refresh
+
+DRILLDOWN_PAGE_SIZE = 50
+CSV_TABLES = ("totals", "by_rep", "by_owner", "by_team", "trend", "latency")
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    """An id from the query string; garbage is a 404, like a link to nothing."""
+    value = request.GET.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Http404(f"Bad {name}.")
+    return int(value)
+
+
+def _period_query(request: HttpRequest) -> str:
+    """The period and team of the current page, for links to drill-downs and CSV."""
+    kept = {name: request.GET[name] for name in ("period", "start", "end", "team") if request.GET.get(name)}
+    return urlencode(kept)
+
+
+@role_required(Role.MANAGER)
+@require_GET
+def report(request: HttpRequest) -> HttpResponse:
+    team_id = _int_param(request, "team")
+    report_team_ids(request.user, team_id=team_id)  # 404 for a team that is not the user's
+    form = ReportPeriodForm(request.GET or {"period": DEFAULT_PERIOD}, teams=report_allowed_teams(request.user))
+    if not form.is_valid():
+        return render(request, "followups/report/report.html", {"form": form, "summary": None})
+    period = form.period_value()
+    summary = report_summary(request.user, period=period, team_id=team_id)
+    if request.GET.get("format") == "csv":
+        return _report_csv(summary, table=request.GET.get("table", "totals"))
+    context = {
+        "form": form,
+        "summary": summary,
+        "codes": [RULES[code] for code in DROP_CODES],
+        "period_query": _period_query(request),
+        "latency_metrics": LATENCY_METRICS,
+        "csv_tables": CSV_TABLES,
+    }
+    return render(request, "followups/report/report.html", context)
+
+
+def _report_csv(summary: ReportSummary, *, table: str) -> HttpResponse:
+    if table not in CSV_TABLES:
+        raise Http404("No such table.")
+    stem = f"dropped-batons-{table}-{summary.period.start}-{summary.period.end}.csv"
+    labels = [RULES[code].label for code in DROP_CODES]
+    if table == "totals":
+        header = ["Code", "Drop", "Count", "Previous period", "Change"]
+        rows = [
+            [row["code"], row["label"], row["count"], row["previous"], row["change"]] for row in summary.rows_by_code
+        ]
+        return csv_response(stem, header, rows)
+    if table in {"by_rep", "by_owner", "by_team"}:
+        breakdown = {"by_rep": summary.by_rep, "by_owner": summary.by_owner, "by_team": summary.by_team}[table]
+        first = {"by_rep": "Rep", "by_owner": "Delivery owner", "by_team": "Team"}[table]
+        header = [first, *labels, "Total", "Previous period"]
+        rows = [
+            [row.name, *(row.counts.get(code, 0) for code in DROP_CODES), row.total, row.previous_total]
+            for row in breakdown
+        ]
+        return csv_response(stem, header, rows)
+    if table == "trend":
+        header = ["Week of", *labels]
+        datasets = summary.trend["datasets"]
+        rows = [
+            [week, *(dataset["data"][index] for dataset in datasets)]
+            for index, week in enumerate(summary.trend["labels"])
+        ]
+        return csv_response(stem, header, rows)
+    header = ["Scope", "Name"]
+    for label in LATENCY_METRICS.values():
+        header += [f"{label}: median days", f"{label}: p90 days", f"{label}: hand-offs"]
+    latency_rows = [("All", summary.latency_overall)]
+    latency_rows += [("Team", row) for row in summary.latency_by_team]
+    latency_rows += [("Rep", row) for row in summary.latency_by_rep]
+    rows = [
+        [scope, row.name, *(value for metric in LATENCY_METRICS for value in row.figures[metric])]
+        for scope, row in latency_rows
+    ]
+    return csv_response(stem, header, rows)
+
+
+@role_required(Role.MANAGER)
+@require_GET
+def report_drilldown(request: HttpRequest, code: str) -> HttpResponse:
+    if code != "all" and code not in RULES:
+        raise Http404("No such drop type.")
+    team_id = _int_param(request, "team")
+    report_team_ids(request.user, team_id=team_id)
+    period = None
+    form = ReportPeriodForm(request.GET, teams=report_allowed_teams(request.user))
+    if request.GET.get("period"):
+        if not form.is_valid():
+            return render(request, "followups/report/report.html", {"form": form, "summary": None})
+        period = form.period_value()
+    filters = DropFilters(
+        code=None if code == "all" else code,
+        period=period,
+        rep_id=_int_param(request, "rep"),
+        owner_id=_int_param(request, "owner"),
+        by_team_id=_int_param(request, "by_team"),
+        account_id=_int_param(request, "account"),
+        open_only=request.GET.get("open") == "1",
+    )
+    drops = drop_list(request.user, filters=filters, team_id=team_id)
+    if request.GET.get("format") == "csv":
+        header = ["Dropped on", "Code", "Drop", "Deal", "Account", "Rep", "Delivery owner", "Team", "Still open"]
+        rows = (
+            [
+                drop.drop_date,
+                drop.code,
+                RULES[drop.code].label if drop.code in RULES else drop.code,
+                drop.deal.title,
+                drop.account.name,
+                str(drop.rep),
+                str(drop.delivery_owner) if drop.delivery_owner else "",
+                drop.team.name if drop.team else "",
+                "yes" if drop.is_open else "no",
+            ]
+            for drop in drops.iterator(chunk_size=2000)
+        )
+        return csv_response(f"dropped-batons-{code}.csv", header, rows)
+    page = Paginator(drops, DRILLDOWN_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    context = {
+        "rule": RULES.get(code),
+        "code": code,
+        "page_obj": page,
+        "filters": filters,
+        "period": period,
+        "query": query.urlencode(),
+        "rules": RULES,
+    }
+    return render(request, "followups/report/drilldown.html", context)
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def report_recompute(request: HttpRequest) -> HttpResponse:
+    """Rebuild the report's snapshot now instead of waiting for the worker's next run."""
+    report_allowed_teams(request.user)
+    result = report_refresh()
+    messages.success(request, f"Recomputed: {result.drops} dropped batons found.")
+    return redirect("followups:report")
