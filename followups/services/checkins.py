@@ -21,7 +21,7 @@ from accounts.choices import EventVerb
 from accounts.models import OrganisationSettings, User
 from accounts.services import event_record
 from followups.choices import Channel, CheckInStatus, NotificationKind, Sentiment
-from followups.models import CheckIn, CheckInReschedule
+from followups.models import CheckIn, CheckInReschedule, NotificationPreference
 from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, checkins_workable_by, user_local_today
 from followups.services.notifications import notification_create
 from handoffs.choices import LeadSource
@@ -239,6 +239,8 @@ def checkin_issue_email_send(*, checkin_id: int) -> None:
     if owner is None or not owner.email:
         logger.warning("Check-in %s raised issues but its delivery owner has no email address.", checkin_id)
         return
+    if NotificationPreference.objects.filter(user=owner, kind=NotificationKind.CHECKIN_ISSUE, email=False).exists():
+        return  # they chose the bell only for this kind
     context = {
         "checkin": checkin,
         "owner": owner,

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from accounts.choices import EventVerb
 from accounts.models import OrganisationSettings, TimelineEvent
 from followups.choices import CheckInStatus
-from followups.models import CheckIn, CheckInReschedule, Notification
+from followups.models import CheckIn, CheckInReschedule, Notification, NotificationPreference
 from followups.selectors.checkins import checkin_sections_for
 from followups.services.checkins import (
     checkin_add,
@@ -246,6 +246,19 @@ def test_issues_raised_notify_the_delivery_owner_in_app_and_by_email(
     html, mimetype = email.alternatives[0]
     assert mimetype == "text/html"
     assert "Invoices are wrong since the migration." in html
+
+
+def test_no_issue_email_for_a_delivery_owner_who_switched_them_off(
+    rep, delivery_lead, checkin, django_capture_on_commit_callbacks
+):
+    # given
+    NotificationPreference.objects.create(user=delivery_lead, kind="checkin_issue", email=False)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        checkin_log(actor=rep, checkin=checkin, **log_values(issues_raised="Invoices are wrong."))
+    # then
+    assert Notification.objects.filter(user=delivery_lead).count() == 1
+    assert mail.outbox == []
 
 
 def test_no_issue_no_notification_and_no_email(rep, checkin, django_capture_on_commit_callbacks):
