@@ -16,7 +16,12 @@ class DeliveryLeadChoiceField(forms.ModelChoiceField):
 
 
 class ProposeOwnerForm(forms.Form):
-    owner = DeliveryLeadChoiceField(queryset=delivery_lead_choices(), label="Delivery lead", empty_label="Choose…")
+    owner = DeliveryLeadChoiceField(
+        queryset=delivery_lead_choices(),
+        label="Delivery lead",
+        empty_label="Choose…",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     def __init__(self, *args, handoff: Handoff | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -46,10 +46,18 @@ class PlaybookForm(forms.Form):
 
 
 class PlaybookStepForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    """One row of the step table. A row without a title is an unused blank row."""
+
+    title = forms.CharField(max_length=200, required=False)
     owner_role = forms.ChoiceField(choices=StepOwnerRole.choices, label="Owned by")
-    due_offset_days = forms.IntegerField(min_value=0, max_value=365, label="Due (days after close)")
+    due_offset_days = forms.IntegerField(min_value=0, max_value=365, label="Due (days after close)", required=False)
     required = forms.BooleanField(required=False, initial=True)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("title", "").strip() and cleaned.get("due_offset_days") is None:
+            self.add_error("due_offset_days", "Say how many days after the close this step is due.")
+        return cleaned
 
 
 PlaybookStepFormSet = forms.formset_factory(PlaybookStepForm, extra=2, can_delete=True, can_order=True)

@@ -120,6 +120,7 @@ def _detail_context(request: HttpRequest, handoff: Handoff, **extra) -> dict:
         "may_complete": handoff.status == HandoffStatus.MEETING_HELD
         and (user.pk == handoff.delivery_owner_id or services.user_may_manage_handoff(user, handoff)),
         "steps_locked": handoff.status in (HandoffStatus.DECLINED, HandoffStatus.COMPLETE),
+        "today": timezone.localdate(),
         "propose_form": ProposeOwnerForm(handoff=handoff),
         "decline_form": DeclineForm(),
     }
