@@ -185,7 +185,8 @@ def account_update(
         raise PermissionDenied("You may not change this account.")
     _refuse_unknown(fields, ACCOUNT_FIELDS)
     bump_version(Account, pk=account.pk, expected_version=expected_version, what="This account")
-    account.version = expected_version + 1
+    # Work on the stored row, not on the caller's copy (a bound form may have changed it).
+    account = Account.objects.select_for_update().get(pk=account.pk)
     values = _strip_text(fields)
     changed = [field for field, value in values.items() if getattr(account, field) != value]
     for field in changed:
@@ -254,6 +255,7 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
         raise PermissionDenied("You may not change this contact.")
     _refuse_unknown(fields, CONTACT_FIELDS)
     Account.objects.select_for_update().filter(pk=contact.account_id).first()
+    contact = Contact.objects.select_related("account").get(pk=contact.pk)
     values = _strip_text(fields)
     changed = [field for field, value in values.items() if getattr(contact, field) != value]
     for field in changed:

@@ -1,0 +1,123 @@
+"""List filters (django-filter) of the rep's pipeline: deals and accounts."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from accounts.choices import CompanySize
+from accounts.models import Account, Contact, User
+from handoffs.choices import OPEN_STAGES, Stage
+from handoffs.models import Deal, DealContact
+from handoffs.selectors.deals import deal_owner_choices
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+def _contact_name_matches(text: str) -> tuple[Q, Concat]:
+    full_name = Concat("first_name", Value(" "), "last_name")
+    return Q(first_name__icontains=text) | Q(last_name__icontains=text) | Q(full_name__icontains=text), full_name
+
+
+class DealFilter(django_filters.FilterSet):
+    """Search by title, account or contact name; filter by stage, owner and overdue
+    next step; sort by any column."""
+
+    q = django_filters.CharFilter(
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Title, account or contact"})
+    )
+    stage = django_filters.ChoiceFilter(
+        method="filter_stage",
+        choices=[(OPEN, "All open"), (CLOSED, "All closed"), *Stage.choices],
+        empty_label="Any stage",
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), empty_label="Anyone")
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Overdue next step only", widget=forms.CheckboxInput
+    )
+    o = django_filters.OrderingFilter(
+        fields=(
+            ("title", "title"),
+            ("account__name", "account"),
+            ("amount", "amount"),
+            ("stage_rank", "stage"),
+            ("next_step_due", "next_step"),
+            ("expected_close_date", "close"),
+            ("owner__first_name", "owner"),
+            ("created_at", "created"),
+        ),
+        label="Sort by",
+    )
+
+    class Meta:
+        model = Deal
+        fields = ["q", "stage", "owner", "overdue"]
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["owner"].queryset = deal_owner_choices(user)
+
+    def search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
+        text = value.strip()
+        if not text:
+            return queryset
+        matches, full_name = _contact_name_matches(text)
+        named_contact = DealContact.objects.filter(
+            deal=OuterRef("pk"),
+            contact__in=Contact.objects.annotate(full_name=full_name).filter(matches).values("pk"),
+        )
+        return queryset.filter(Q(title__icontains=text) | Q(account__name__icontains=text) | Exists(named_contact))
+
+    def filter_stage(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
+        if value == OPEN:
+            return queryset.filter(stage__in=OPEN_STAGES)
+        if value == CLOSED:
+            return queryset.exclude(stage__in=OPEN_STAGES)
+        return queryset.filter(stage=value) if value else queryset
+
+    def filter_overdue(self, queryset: QuerySet[Deal], name: str, value: bool) -> QuerySet[Deal]:
+        if not value:
+            return queryset
+        return queryset.filter(stage__in=OPEN_STAGES, next_step_due__lt=timezone.localdate())
+
+
+class AccountFilter(django_filters.FilterSet):
+    """Search accounts by name, domain or contact name; filter by owner and size."""
+
+    q = django_filters.CharFilter(
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Name, domain or contact"})
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), empty_label="Anyone")
+    size = django_filters.ChoiceFilter(choices=CompanySize.choices[1:], empty_label="Any size")
+    o = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("owner__first_name", "owner"),
+            ("open_deal_count", "open_deals"),
+            ("health_score", "health"),
+            ("created_at", "created"),
+        ),
+        label="Sort by",
+    )
+
+    class Meta:
+        model = Account
+        fields = ["q", "owner", "size"]
+
+    def __init__(self, *args, accounts: QuerySet[Account], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["owner"].queryset = User.objects.filter(pk__in=accounts.values("owner_id")).order_by(
+            "first_name", "last_name"
+        )
+
+    def search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        text = value.strip()
+        if not text:
+            return queryset
+        matches, full_name = _contact_name_matches(text)
+        named_contact = Contact.objects.annotate(full_name=full_name).filter(matches, account=OuterRef("pk"))
+        return queryset.filter(Q(name__icontains=text) | Q(domain__icontains=text) | Exists(named_contact))

@@ -1,0 +1,339 @@
+"""Pages of the rep's pipeline: My day, the board, the deal list, a deal, its forms.
+
+Each view: access check (selectors) → form → service → redirect. A deal the user may
+not read is a 404; one they may read but not change is a 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.choices import Role
+from accounts.permissions import role_required
+from accounts.selectors import team_scope_ids
+from accounts.services import StaleEditError
+from handoffs.choices import CLOSED_STAGES, Stage
+from handoffs.filters import DealFilter
+from handoffs.forms.deals import (
+    DealCloseForm,
+    DealContactForm,
+    DealForm,
+    DealReopenForm,
+    PromiseForm,
+    StageMoveForm,
+)
+from handoffs.models import Deal
+from handoffs.selectors.accounts import accounts_visible_to
+from handoffs.selectors.deals import (
+    board_columns,
+    contacts_addable_to,
+    deal_editable_by,
+    deal_for_change,
+    deal_for_detail,
+    deal_list_queryset,
+    deal_reopenable_by,
+    deal_timeline,
+    deals_visible_to,
+    my_day,
+)
+from handoffs.services.deals import (
+    deal_close,
+    deal_contact_add,
+    deal_create,
+    deal_move_stage,
+    deal_reopen,
+    deal_update,
+    promise_add,
+)
+
+PIPELINE_ROLES = (Role.REP, Role.MANAGER)
+PAGE_SIZE = 25
+SORTABLE_COLUMNS = [
+    ("title", "Deal"),
+    ("account", "Account"),
+    ("stage", "Stage"),
+    ("amount", "Amount"),
+    ("next_step", "Next step"),
+    ("close", "Expected close"),
+    ("owner", "Owner"),
+]
+
+
+def add_service_error(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its fields when they exist there."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
+
+
+def _editable_or_403(user, deal: Deal) -> None:
+    if not deal_editable_by(user, deal):
+        raise PermissionDenied("You may read this deal but not change it.")
+
+
+@login_required
+def my_day_view(request: HttpRequest) -> HttpResponse:
+    day = my_day(request.user)
+    return render(request, "handoffs/my_day.html", {"day": day, "today": timezone.localdate()})
+
+
+def _board_context(request: HttpRequest, *, scope: str, board_error: str | None = None) -> dict:
+    deals = deals_visible_to(request.user)
+    if scope == "mine":
+        deals = deals.filter(owner=request.user)
+    columns = board_columns(deals)
+    team_scope = team_scope_ids(request.user)
+    for column in columns:
+        for deal in column.deals:
+            deal.can_move = deal_editable_by(request.user, deal, scope=team_scope)
+    return {
+        "columns": columns,
+        "scope": scope,
+        "stage_choices": Stage.choices,
+        "today": timezone.localdate(),
+        "board_error": board_error,
+    }
+
+
+@role_required(*PIPELINE_ROLES)
+def board(request: HttpRequest) -> HttpResponse:
+    default_scope = "mine" if request.user.is_rep else "all"
+    scope = request.GET.get("scope", default_scope)
+    return render(request, "handoffs/deals/board.html", _board_context(request, scope=scope))
+
+
+@role_required(*PIPELINE_ROLES)
+def deal_list(request: HttpRequest) -> HttpResponse:
+    deal_filter = DealFilter(request.GET or None, queryset=deal_list_queryset(request.user), user=request.user)
+    deals = deal_filter.qs if deal_filter.is_bound else deal_filter.queryset.order_by("-created_at", "-id")
+    page = Paginator(deals, PAGE_SIZE).get_page(request.GET.get("page"))
+    current_order = request.GET.get("o", "")
+    columns = [
+        {
+            "label": label,
+            "next": f"-{key}" if current_order == key else key,
+            "direction": {key: "up", f"-{key}": "down"}.get(current_order, ""),
+        }
+        for key, label in SORTABLE_COLUMNS
+    ]
+    context = {"filter": deal_filter, "page_obj": page, "columns": columns, "today": timezone.localdate()}
+    return render(request, "handoffs/deals/list.html", context)
+
+
+@role_required(*PIPELINE_ROLES)
+def deal_create_view(request: HttpRequest) -> HttpResponse:
+    initial = {"next_step_due": None}
+    account_id = request.GET.get("account")
+    if account_id and account_id.isdigit():
+        initial["account"] = get_object_or_404(accounts_visible_to(request.user), pk=account_id).pk
+    form = DealForm(request.POST or None, initial=initial, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deal = deal_create(
+                actor=request.user,
+                account=form.cleaned_data["account"],
+                owner=form.cleaned_data.get("owner"),
+                **form.service_values(),
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        except PermissionDenied as error:
+            form.add_error("account", str(error))
+        else:
+            messages.success(request, f"Deal “{deal}” opened.")
+            return redirect("handoffs:deal_detail", pk=deal.pk)
+    return render(request, "handoffs/deals/form.html", {"form": form, "deal": None})
+
+
+@login_required
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_for_detail(request.user, pk)
+    return render(request, "handoffs/deals/detail.html", _detail_context(request, deal))
+
+
+def _detail_context(request: HttpRequest, deal: Deal, **forms) -> dict:
+    can_edit = deal_editable_by(request.user, deal)
+    context = {
+        "deal": deal,
+        "can_edit": can_edit,
+        "can_reopen": not deal.is_open and deal_reopenable_by(request.user, deal),
+        "events": deal_timeline(deal),
+        "today": timezone.localdate(),
+        "handoff": getattr(deal, "handoff", None),
+    }
+    if can_edit:
+        context["promise_form"] = forms.get("promise_form") or PromiseForm()
+        context["contact_form"] = forms.get("contact_form") or DealContactForm(deal=deal)
+        context["has_addable_contacts"] = contacts_addable_to(deal).exists()
+    return context
+
+
+@login_required
+def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_for_change(request.user, pk)
+    _editable_or_403(request.user, deal)
+    form = DealForm(request.POST or None, instance=deal, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deal_update(
+                actor=request.user,
+                deal=deal,
+                expected_version=form.cleaned_data["version"],
+                owner=form.cleaned_data.get("owner"),
+                **form.service_values(),
+            )
+        except StaleEditError as error:
+            form.add_error(None, error)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Deal saved.")
+            return redirect("handoffs:deal_detail", pk=deal.pk)
+    return render(request, "handoffs/deals/form.html", {"form": form, "deal": deal})
+
+
+@login_required
+@require_POST
+def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board's stage move (htmx): re-renders the board; won or lost go to the close form."""
+    deal = deal_for_change(request.user, pk)
+    _editable_or_403(request.user, deal)
+    form = StageMoveForm(request.POST)
+    error_message = None
+    status = 200
+    if not form.is_valid():
+        error_message, status = "Choose a stage.", 422
+    elif form.cleaned_data["stage"] in CLOSED_STAGES and deal.is_open:
+        close_url = f"{reverse('handoffs:deal_close', args=[deal.pk])}?outcome={form.cleaned_data['stage']}"
+        if request.htmx:
+            response = HttpResponse()
+            response["HX-Redirect"] = close_url
+            return response
+        return redirect(close_url)
+    else:
+        try:
+            deal_move_stage(
+                actor=request.user,
+                deal=deal,
+                stage=form.cleaned_data["stage"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except StaleEditError:
+            error_message, status = (
+                f"“{deal}” was changed by someone else meanwhile: the board now shows it as saved.",
+                409,
+            )
+        except ValidationError as error:
+            error_message, status = " ".join(error.messages), 422
+    if not request.htmx:
+        if error_message:
+            messages.error(request, error_message)
+        return redirect(request.POST.get("next") or reverse("handoffs:board"))
+    context = _board_context(request, scope=request.POST.get("scope", "mine"), board_error=error_message)
+    # 409 and 422 are swapped in too (see the board's script) so the user sees why.
+    return render(request, "handoffs/deals/_board.html", context, status=status)
+
+
+@login_required
+def deal_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_for_change(request.user, pk)
+    _editable_or_403(request.user, deal)
+    if not deal.is_open:
+        messages.info(request, "This deal is already closed.")
+        return redirect("handoffs:deal_detail", pk=deal.pk)
+    initial = {
+        "outcome": request.GET.get("outcome") if request.GET.get("outcome") in CLOSED_STAGES else None,
+        "closed_on": timezone.localdate(),
+        "final_amount": deal.amount,
+        "version": deal.version,
+    }
+    form = DealCloseForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            deal_close(
+                actor=request.user,
+                deal=deal,
+                outcome=data["outcome"],
+                closed_on=data["closed_on"],
+                final_amount=data["final_amount"],
+                reason=data["reason"],
+                lost_reason=data["lost_reason"],
+                expected_version=data["version"],
+            )
+        except StaleEditError as error:
+            form.add_error(None, error)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            if data["outcome"] == Stage.WON:
+                messages.success(request, "Deal won — its hand-off has started.")
+            else:
+                messages.info(request, "Deal logged as lost.")
+            return redirect("handoffs:deal_detail", pk=deal.pk)
+    return render(request, "handoffs/deals/close.html", {"form": form, "deal": deal})
+
+
+@login_required
+def deal_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_for_change(request.user, pk)
+    if not deal_reopenable_by(request.user, deal):
+        raise PermissionDenied("Only a manager of this deal's team or an admin reopens a closed deal.")
+    if deal.is_open:
+        return redirect("handoffs:deal_detail", pk=deal.pk)
+    form = DealReopenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deal_reopen(actor=request.user, deal=deal, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Deal reopened.")
+            return redirect("handoffs:deal_detail", pk=deal.pk)
+    return render(request, "handoffs/deals/reopen.html", {"form": form, "deal": deal})
+
+
+@login_required
+@require_POST
+def promise_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_for_change(request.user, pk)
+    _editable_or_403(request.user, deal)
+    form = PromiseForm(request.POST)
+    if form.is_valid():
+        try:
+            promise_add(actor=request.user, deal=deal, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Promise recorded.")
+            return redirect(f"{reverse('handoffs:deal_detail', args=[deal.pk])}#promises")
+    detail = deal_for_detail(request.user, pk)
+    return render(request, "handoffs/deals/detail.html", _detail_context(request, detail, promise_form=form))
+
+
+@login_required
+@require_POST
+def deal_contact_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = deal_for_change(request.user, pk)
+    _editable_or_403(request.user, deal)
+    form = DealContactForm(request.POST, deal=deal)
+    if form.is_valid():
+        try:
+            deal_contact_add(actor=request.user, deal=deal, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, f"{form.cleaned_data['contact']} added to the deal.")
+            return redirect(f"{reverse('handoffs:deal_detail', args=[deal.pk])}#contacts")
+    detail = deal_for_detail(request.user, pk)
+    return render(request, "handoffs/deals/detail.html", _detail_context(request, detail, contact_form=form))
