@@ -283,7 +283,11 @@ def reminders_wake_sender() -> bool:
     from followups.tasks import deliver_reminders
 
     try:
-        deliver_reminders.apply_async(retry=False)
+        # One quick retry re-opens a pooled connection that a Redis restart closed; a
+        # broker that is really down fails fast instead of holding up the request.
+        deliver_reminders.apply_async(
+            retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+        )
     except Exception:  # the broker may be down in many ways (refused, DNS, timeout)
         logger.warning("Could not wake the reminder sender; the next scan will.", exc_info=True)
         return False

@@ -110,13 +110,25 @@ def test_it_waits_for_the_recipients_working_hours_in_their_time_zone(rep, other
     ("now", "expected"),
     [
         # Spring forward (30 March 2025): 09:00 Paris is 07:00 UTC after the change.
-        (datetime.datetime(2025, 3, 29, 20, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 3, 30, 7, 0, tzinfo=datetime.UTC)),
+        (
+            datetime.datetime(2025, 3, 29, 20, 0, tzinfo=datetime.UTC),
+            datetime.datetime(2025, 3, 30, 7, 0, tzinfo=datetime.UTC),
+        ),
         # Fall back (26 October 2025): 09:00 Paris is 08:00 UTC after the change.
-        (datetime.datetime(2025, 10, 25, 20, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 10, 26, 8, 0, tzinfo=datetime.UTC)),
+        (
+            datetime.datetime(2025, 10, 25, 20, 0, tzinfo=datetime.UTC),
+            datetime.datetime(2025, 10, 26, 8, 0, tzinfo=datetime.UTC),
+        ),
         # Inside working hours: at once.
-        (datetime.datetime(2025, 3, 31, 8, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 3, 31, 8, 0, tzinfo=datetime.UTC)),
+        (
+            datetime.datetime(2025, 3, 31, 8, 0, tzinfo=datetime.UTC),
+            datetime.datetime(2025, 3, 31, 8, 0, tzinfo=datetime.UTC),
+        ),
         # Before 9 local on the day: later the same day.
-        (datetime.datetime(2025, 3, 31, 5, 0, tzinfo=datetime.UTC), datetime.datetime(2025, 3, 31, 7, 0, tzinfo=datetime.UTC)),
+        (
+            datetime.datetime(2025, 3, 31, 5, 0, tzinfo=datetime.UTC),
+            datetime.datetime(2025, 3, 31, 7, 0, tzinfo=datetime.UTC),
+        ),
     ],
 )
 def test_it_keeps_the_local_nine_oclock_across_daylight_saving_changes(now, expected):
@@ -168,7 +180,9 @@ def test_it_escalates_to_the_manager_only_if_still_overdue_after_the_delay(rep, 
         again = reminders_scan().escalated
     # then
     assert (too_early, escalated, again) == (0, 1, 0)
-    assert list(Reminder.objects.filter(level=2).values_list("item_id", "recipient_id")) == [(still_late.pk, manager.pk)]
+    assert list(Reminder.objects.filter(level=2).values_list("item_id", "recipient_id")) == [
+        (still_late.pk, manager.pk)
+    ]
 
 
 def test_it_cancels_a_reminder_whose_item_was_completed_just_before_sending(rep, at_noon):

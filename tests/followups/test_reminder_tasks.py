@@ -1,0 +1,117 @@
+"""The reminder tasks: the scan wakes the sender on commit, a broker that is down costs
+nothing but latency, and a rolled-back transaction enqueues nothing."""
+
+import datetime
+import logging
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from followups.choices import ReminderStatus
+from followups.models import Heartbeat, Notification, Reminder
+from followups.services.notifications import notification_create
+from followups.tasks import deliver_reminders, scan_overdue_items
+from tests.factories import HandoffStepFactory
+
+
+@pytest.fixture
+def wakes(monkeypatch):
+    """The wake-up messages the code tried to send (not sent: no worker in these tests)."""
+    calls = []
+    monkeypatch.setattr(deliver_reminders, "apply_async", lambda *args, **kwargs: calls.append(kwargs))
+    return calls
+
+
+def overdue_step(owner):
+    return HandoffStepFactory(
+        handoff__deal__owner=owner, assignee=owner, due_on=timezone.localdate() - datetime.timedelta(days=1)
+    )
+
+
+@pytest.mark.django_db
+def test_it_wakes_the_sender_once_the_scan_committed(rep, wakes, django_capture_on_commit_callbacks):
+    # given
+    overdue_step(rep)
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        inserted = scan_overdue_items()
+    # then
+    assert inserted == 1
+    assert len(callbacks) == 1 and len(wakes) == 1
+    assert Heartbeat.objects.filter(name="reminder_scan").exists()
+
+
+@pytest.mark.django_db
+def test_it_does_not_wake_the_sender_when_nothing_is_due(rep, wakes, django_capture_on_commit_callbacks):
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        inserted = scan_overdue_items()
+    # then
+    assert inserted == 0 and wakes == []
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_reminders_and_logs_when_the_broker_is_down(
+    rep, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    # given
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(deliver_reminders, "apply_async", broker_down)
+    overdue_step(rep)
+    # when
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        inserted = scan_overdue_items()
+    # then
+    assert inserted == 1
+    assert Reminder.objects.get().status == ReminderStatus.PENDING
+    assert "Could not wake the reminder sender" in caplog.text
+
+
+@pytest.mark.django_db
+def test_it_delivers_every_due_reminder_in_one_task_run(rep, other_rep, settings, wakes):
+    # given: small batches, so the run claims several
+    settings.BATON_REMINDER_BATCH_SIZE = 2
+    for _ in range(3):
+        overdue_step(rep)
+    overdue_step(other_rep)
+    scan_overdue_items()
+    # when
+    delivered = deliver_reminders()
+    # then
+    assert delivered == 4
+    assert len(mail.outbox) == 4
+    assert not Reminder.objects.exclude(status=ReminderStatus.SENT).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_enqueues_nothing_and_writes_nothing_when_the_transaction_rolls_back(rep, wakes):
+    # given
+    overdue_step(rep)
+
+    # when
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        notification_create(user=rep, kind="checkin_issue", title="Acme raised an issue")
+        scan_overdue_items()
+        raise Abort
+
+    # then
+    assert wakes == []
+    assert not Reminder.objects.exists()
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_wakes_the_sender_after_a_committed_notification(rep, wakes):
+    # when
+    notification_create(user=rep, kind="checkin_issue", title="Acme raised an issue")
+    # then
+    assert len(wakes) == 1
+    assert Reminder.objects.get().status == ReminderStatus.PENDING
