@@ -67,5 +67,9 @@ bench: install-dev ## Seed large data on PostgreSQL and load-test the pages (see
 	@./.ci/services
 	./bench/run.sh
 
+bench-reminders: install-dev ## Reminder outbox benchmark: 1M check-ins, scan, claim, SMTP delivery (see README)
+	@./.ci/services
+	$(PY) bench/reminders.py $(BENCH_REMINDERS_ARGS)
+
 clean: ## Remove the virtualenv and local data (SQLite, broker folders)
 	rm -rf $(VENV) var
