@@ -7,6 +7,7 @@ Tasks are short and idempotent; work that must not be lost lives in database row
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -35,6 +36,13 @@ app.conf.update(
         "scan-overdue-items": {"task": "followups.tasks.scan_overdue_items", "schedule": 60.0},
         # Hand-off e-mails whose wake-up was lost (broker down, worker killed) go out here.
         "send-due-handoff-emails": {"task": "handoffs.tasks.send_due_handoff_emails", "schedule": 60.0},
+        # The dropped-baton report's snapshot and the accounts' baton health.
+        "refresh-dropped-batons": {"task": "followups.tasks.refresh_dropped_batons", "schedule": 300.0},
+        # Each manager's weekly digest of last week, Monday morning.
+        "send-weekly-digests": {
+            "task": "followups.tasks.send_weekly_digests",
+            "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+        },
     },
 )
 app.autodiscover_tasks()

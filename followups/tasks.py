@@ -49,3 +49,49 @@ def deliver_reminders() -> int:
     if result.batches and reminders_due_exist():
         reminders_wake_sender()
     return result.sent
+
+
+# --- the dropped-baton report (helper D) ---------------------------------------------------
+
+
+@shared_task(name="followups.tasks.refresh_dropped_batons")
+def refresh_dropped_batons() -> int:
+    """Beat, every few minutes: rebuild the report's snapshot and every account's baton
+    health. Returns how many dropped batons it found."""
+    from followups.services.report import report_refresh
+
+    result = report_refresh()
+    logger.info("Report refresh: %s drops, %s accounts changed health", result.drops, result.accounts_changed)
+    return result.drops
+
+
+@shared_task(name="followups.tasks.send_weekly_digests")
+def send_weekly_digests() -> int:
+    """Beat, Monday morning: one digest task per manager for last week. Returns how many
+    it enqueued; each digest is sent at most once however often this runs."""
+    from followups.services.report import last_week_start, weekly_digest_recipients
+
+    week_start = last_week_start().isoformat()
+    managers = weekly_digest_recipients()
+    for manager_id in managers:
+        send_weekly_digest.delay(manager_id, week_start)
+    return len(managers)
+
+
+@shared_task(
+    name="followups.tasks.send_weekly_digest",
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    retry_kwargs={"max_retries": 5},
+)
+def send_weekly_digest(manager_id: int, week_start: str) -> bool:
+    """E-mail one manager's digest of the week starting `week_start` (ISO date), once."""
+    import datetime
+
+    from accounts.models import User
+    from followups.services.report import weekly_digest_send
+
+    manager = User.objects.filter(pk=manager_id).first()
+    if manager is None:
+        return False
+    return weekly_digest_send(manager=manager, week_start=datetime.date.fromisoformat(week_start))

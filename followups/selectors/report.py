@@ -490,10 +490,9 @@ def dashboard_for(user: User, *, today: datetime.date | None = None) -> Dashboar
         checkins = checkins.filter(Q(rep__team_id__in=team_ids) | Q(handoff__team_id__in=team_ids))
     waiting = list(
         handoffs.select_related("deal__account", "rep", "proposed_owner", "declined_by").order_by("closed_on", "id")[
-            : WAITING_LIMIT + 1
+            :WAITING_LIMIT
         ]
     )
-    waiting_count = len(waiting) if len(waiting) <= WAITING_LIMIT else handoffs.count()
     overdue = list(
         checkins.order_by()
         .values("rep_id", "rep__first_name", "rep__last_name", "rep__username")
@@ -506,8 +505,8 @@ def dashboard_for(user: User, *, today: datetime.date | None = None) -> Dashboar
 
     return Dashboard(
         open_drops=open_drops,
-        waiting_for_owner=waiting[:WAITING_LIMIT],
-        waiting_for_owner_count=waiting_count,
+        waiting_for_owner=waiting,
+        waiting_for_owner_count=handoffs.count(),
         overdue_checkins_by_rep=overdue,
         trend=drop_trend(team_ids, trend_weeks(Period(today, today))),
         least_healthy_accounts=least_healthy_accounts(team_ids),

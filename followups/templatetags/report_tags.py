@@ -48,6 +48,11 @@ def count_of(counts: dict, code: str) -> int:
 
 
 @register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key, "")
+
+
+@register.filter
 def figure(figures: dict, metric: str) -> tuple:
     return figures.get(metric, (None, None, 0))
 
