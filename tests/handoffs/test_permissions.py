@@ -1,0 +1,118 @@
+"""Who may see and change which deal and account, for every role (issue 3).
+
+A record the user may not read answers 404 (its existence is not leaked); one they
+may read but not change answers 403; a page of a role they do not have answers 403.
+"""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from handoffs.selectors.accounts import accounts_visible_to
+from handoffs.selectors.deals import deals_visible_to
+from handoffs.services.deals import deal_close
+from tests.factories import AccountFactory, DealFactory, HandoffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# (user fixture, may read, may change)
+DEAL_ACCESS = [
+    ("rep", 200, 200),
+    ("other_rep", 200, 403),
+    ("outsider_team_rep", 404, 404),
+    ("manager", 200, 200),
+    ("delivery_lead", 404, 404),
+    ("delivery_manager", 404, 404),
+    ("admin_user", 200, 200),
+]
+
+
+@pytest.fixture
+def reps_deal(rep):
+    return DealFactory(owner=rep, title="Rep's deal")
+
+
+@pytest.mark.parametrize(("who", "read", "change"), DEAL_ACCESS)
+def test_deal_pages_answer_each_role_without_leaking(request, client_for, reps_deal, who, read, change):
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(reverse("handoffs:deal_detail", args=[reps_deal.pk])).status_code == read
+    assert client.get(reverse("handoffs:deal_edit", args=[reps_deal.pk])).status_code == change
+    assert client.get(reverse("handoffs:deal_close", args=[reps_deal.pk])).status_code == change
+    stage_move = client.post(reverse("handoffs:deal_stage", args=[reps_deal.pk]), {"stage": "propose", "version": 1})
+    assert stage_move.status_code == (302 if change == 200 else change)
+    promise = client.post(reverse("handoffs:promise_add", args=[reps_deal.pk]), {"description": "Sneaky"})
+    assert promise.status_code == (302 if change == 200 else change)
+
+
+@pytest.mark.parametrize(("who", "read", "change"), DEAL_ACCESS)
+def test_account_pages_answer_each_role_without_leaking(request, client_for, rep, who, read, change):
+    account = AccountFactory(owner=rep)
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(reverse("handoffs:account_detail", args=[account.pk])).status_code == read
+    assert client.get(reverse("handoffs:account_edit", args=[account.pk])).status_code == change
+    assert client.get(reverse("handoffs:contact_create", args=[account.pk])).status_code == change
+
+
+def test_a_delivery_lead_reads_the_account_and_deals_they_are_proposed_for_but_changes_nothing(
+    client_for, rep, delivery_lead
+):
+    # given
+    handoff = HandoffFactory(deal__owner=rep, proposed_owner=delivery_lead)
+    deal, account = handoff.deal, handoff.deal.account
+    client = client_for(delivery_lead)
+    # then
+    assert client.get(reverse("handoffs:account_detail", args=[account.pk])).status_code == 200
+    assert client.get(reverse("handoffs:deal_detail", args=[deal.pk])).status_code == 200
+    assert client.get(reverse("handoffs:account_edit", args=[account.pk])).status_code == 403
+    assert client.get(reverse("handoffs:deal_edit", args=[deal.pk])).status_code == 403
+
+
+def test_a_delivery_lead_reads_an_account_they_own(client_for, delivery_lead):
+    account = AccountFactory(owner=delivery_lead)
+    assert client_for(delivery_lead).get(reverse("handoffs:account_detail", args=[account.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("url_name", ["handoffs:board", "handoffs:deal_list", "handoffs:deal_create"])
+def test_pipeline_pages_are_refused_to_delivery_leads(client_for, delivery_lead, url_name):
+    assert client_for(delivery_lead).get(reverse(url_name)).status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, reps_deal):
+    response = client.get(reverse("handoffs:deal_detail", args=[reps_deal.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("who", "status"), [("rep", 403), ("other_rep", 403), ("manager", 200), ("admin_user", 200)])
+def test_only_managers_and_admins_may_reopen_a_closed_deal(request, client_for, rep, who, status):
+    deal = DealFactory(owner=rep)
+    deal_close(actor=rep, deal=deal, outcome="won", closed_on=timezone.localdate(), final_amount=1, reason="Yes")
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(reverse("handoffs:deal_reopen", args=[deal.pk])).status_code == status
+
+
+def test_the_lists_show_only_what_each_user_may_read(rep, other_rep, outsider_team_rep, manager, admin_user):
+    # given
+    mine = DealFactory(owner=rep)
+    team_mates = DealFactory(owner=other_rep)
+    other_teams = DealFactory(owner=outsider_team_rep)
+    # then
+    assert set(deals_visible_to(rep)) == {mine, team_mates}
+    assert set(deals_visible_to(manager)) == {mine, team_mates}
+    assert set(deals_visible_to(outsider_team_rep)) == {other_teams}
+    assert set(deals_visible_to(admin_user)) == {mine, team_mates, other_teams}
+    assert set(accounts_visible_to(rep)) == {mine.account, team_mates.account}
+
+
+def test_a_delivery_manager_reads_the_deals_their_leads_are_handed(delivery_manager, delivery_lead, rep):
+    handoff = HandoffFactory(deal__owner=rep, delivery_owner=delivery_lead)
+    DealFactory(owner=rep)
+    assert list(deals_visible_to(delivery_manager)) == [handoff.deal]
+    assert list(accounts_visible_to(delivery_manager)) == [handoff.deal.account]
+
+
+def test_inactive_users_see_nothing(rep):
+    DealFactory(owner=rep)
+    gone = UserFactory(team=rep.team, is_active=False)
+    assert not deals_visible_to(gone).exists()
+    assert not accounts_visible_to(gone).exists()
