@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -49,5 +50,5 @@ def test_a_manager_reviews_the_dropped_batons_report(page, login_as):
     # then
     download = download_info.value
     assert download.suggested_filename == "dropped-batons-ownership_not_accepted.csv"
-    content = open(download.path(), encoding="utf-8").read()
+    content = Path(download.path()).read_text(encoding="utf-8")
     assert "Stark — phase 1" in content and "Hooli — stores" in content
