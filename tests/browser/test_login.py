@@ -1,4 +1,4 @@
-"""The newcomer's first journey: the demo rep logs in and sees their home page."""
+"""The newcomer's first journey: the demo rep logs in and sees their home page, My day."""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
 
-def test_the_demo_rep_logs_in_and_sees_the_home_page(page):
+def test_the_demo_rep_logs_in_and_sees_my_day(page):
     # given
     call_command("seed_demo")
     # when
@@ -21,6 +21,8 @@ def test_the_demo_rep_logs_in_and_sees_the_home_page(page):
     # then
     page.get_by_test_id("user-menu").wait_for()
     assert "Rita Novak" in page.get_by_test_id("user-menu").inner_text()
+    # A rep's home page is My day.
+    assert page.get_by_role("heading", name="My day").is_visible()
     page.screenshot(path=str(SCREENSHOT), full_page=False)
 
 
