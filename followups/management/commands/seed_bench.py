@@ -17,6 +17,7 @@ This command lives in the top app because it writes every app's tables.
 from __future__ import annotations
 
 import datetime
+import importlib
 import time
 from dataclasses import dataclass
 
@@ -217,6 +218,25 @@ def table_counts() -> dict[str, int]:
     return counts
 
 
+# Later issues plug their own bench rows in here: a module `<app>.bench` with a function
+# `seed_bench_data(*, cursor, size: BenchSize, now: datetime)` runs after the rows above,
+# in the same transaction, in layer order. It should be set-based SQL too.
+APP_BENCH_MODULES = ("accounts.bench", "handoffs.bench", "followups.bench")
+
+
+def app_bench_seeders() -> list[tuple[str, object]]:
+    seeders = []
+    for module_name in APP_BENCH_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        seeders.append((module_name, module.seed_bench_data))
+    return seeders
+
+
 class BenchSeeder:
     """Writes the data set; each step is one or two set-based SQL statements."""
 
@@ -238,6 +258,10 @@ class BenchSeeder:
             self.phase("promises", self.promises)
             self.phase("check-ins", self.checkins)
             self.phase("timeline and notifications", self.timeline_and_notifications)
+            for module_name, add_rows in app_bench_seeders():
+                self.phase(
+                    module_name, lambda add_rows=add_rows: add_rows(cursor=self.cursor, size=self.size, now=self.now)
+                )
             self.phase("sequences", self.reset_sequences)
 
     def sql(self, statement: str, **params) -> None:
@@ -285,7 +309,9 @@ class BenchSeeder:
             return user
 
         managers = [person(Role.MANAGER, number, team) for number, team in enumerate(teams, 1)]
-        reps = [person(Role.REP, number, sales_teams[(number - 1) % len(sales_teams)]) for number in range(1, size.reps + 1)]
+        reps = [
+            person(Role.REP, number, sales_teams[(number - 1) % len(sales_teams)]) for number in range(1, size.reps + 1)
+        ]
         leads = [
             person(Role.DELIVERY, number, delivery_teams[(number - 1) % len(delivery_teams)])
             for number in range(1, size.delivery_leads + 1)
@@ -299,7 +325,9 @@ class BenchSeeder:
 
         # Lookup tables for the set-based inserts: the n-th rep / delivery lead.
         self.sql("DROP TABLE IF EXISTS bench_rep, bench_delivery")
-        self.sql("CREATE TEMP TABLE bench_rep (idx integer PRIMARY KEY, user_id bigint, team_id bigint, manager_id bigint)")
+        self.sql(
+            "CREATE TEMP TABLE bench_rep (idx integer PRIMARY KEY, user_id bigint, team_id bigint, manager_id bigint)"
+        )
         self.sql("CREATE TEMP TABLE bench_delivery (idx integer PRIMARY KEY, user_id bigint, team_id bigint)")
         manager_of_team = {team.id: manager.id for team, manager in zip(teams, managers, strict=True)}
         self.cursor.executemany(
@@ -735,5 +763,7 @@ class BenchSeeder:
                 if model._meta.pk.name != "id" or not model._meta.pk.get_internal_type().endswith("AutoField"):
                     continue
                 table = model._meta.db_table
-                statement = f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), coalesce(max(id), 0) + 1, false)"
+                statement = (
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), coalesce(max(id), 0) + 1, false)"
+                )
                 self.sql(f'{statement} FROM "{table}"')

@@ -1,0 +1,93 @@
+"""The pages `make bench` measures: one place, in the order they run.
+
+Each page names its URL, the role of the bench user who loads it, and how to build its
+URL arguments for a given user (detail pages pick objects that user may see). A page
+whose URL name does not exist yet is reported as "not built", never dropped. Later
+issues add their pages here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from accounts.choices import Role
+from accounts.models import User
+
+# How many different objects a detail page cycles through, per bench user.
+DETAIL_VARIANTS = 20
+
+ArgsBuilder = Callable[[User], list[tuple]]
+
+
+def no_args(user: User) -> list[tuple]:
+    return [()]
+
+
+def own_deals(user: User) -> list[tuple]:
+    from handoffs.models import Deal
+
+    ids = Deal.objects.filter(owner=user).order_by("-created_at", "-id").values_list("id", flat=True)
+    return [(pk,) for pk in ids[:DETAIL_VARIANTS]]
+
+
+def accounts_of_own_deals(user: User) -> list[tuple]:
+    from accounts.models import Account
+
+    ids = (
+        Account.objects.filter(deals__owner=user)
+        .distinct()
+        .order_by("id")
+        .values_list("id", flat=True)[:DETAIL_VARIANTS]
+    )
+    return [(pk,) for pk in ids]
+
+
+def owned_handoffs(user: User) -> list[tuple]:
+    from handoffs.models import Handoff
+
+    ids = Handoff.objects.filter(delivery_owner=user).order_by("-closed_on", "-id").values_list("id", flat=True)
+    return [(pk,) for pk in ids[:DETAIL_VARIANTS]]
+
+
+@dataclass(frozen=True)
+class BenchPage:
+    """One measured page: `label` names it in the results."""
+
+    label: str
+    url_name: str
+    role: str
+    args: ArgsBuilder = no_args
+    query_string: str = ""
+    is_ceiling: bool = False
+    notes: str = field(default="", compare=False)
+
+
+CEILING = BenchPage("ceiling (trivial logged-in view)", "accounts:ping", Role.REP, is_ceiling=True)
+
+PAGES: list[BenchPage] = [
+    CEILING,
+    BenchPage("my day", "handoffs:my_day", Role.REP),
+    BenchPage("deal list (rep)", "handoffs:deal_list", Role.REP),
+    BenchPage("deal list (manager, team)", "handoffs:deal_list", Role.MANAGER),
+    BenchPage("deal list (admin, all deals)", "handoffs:deal_list", Role.ADMIN),
+    BenchPage("deal search ?q=", "handoffs:deal_list", Role.MANAGER, query_string="q=Globex"),
+    BenchPage("pipeline board", "handoffs:board", Role.REP),
+    BenchPage("deal detail", "handoffs:deal_detail", Role.REP, args=own_deals),
+    BenchPage("account list", "handoffs:account_list", Role.REP),
+    BenchPage("account detail", "handoffs:account_detail", Role.REP, args=accounts_of_own_deals),
+    BenchPage("hand-off list (manager)", "handoffs:handoff_list", Role.MANAGER),
+    BenchPage("my hand-offs", "handoffs:my_handoffs", Role.DELIVERY),
+    BenchPage("hand-off detail", "handoffs:handoff_detail", Role.DELIVERY, args=owned_handoffs),
+    BenchPage("my check-ins", "followups:my_checkins", Role.REP),
+    BenchPage("manager dashboard", "followups:dashboard", Role.MANAGER),
+    BenchPage("dropped-baton report", "followups:report", Role.MANAGER),
+    BenchPage("reminder admin", "followups:reminder_admin", Role.ADMIN),
+]
+
+
+def bench_users(role: str, count: int) -> list[User]:
+    """The first `count` bench users of a role (bench_rep_1, bench_rep_2, …)."""
+    users = list(User.objects.filter(username__startswith=f"bench_{role}_", is_active=True))
+    users.sort(key=lambda user: int(user.username.rsplit("_", 1)[1]))
+    return users[:count]
