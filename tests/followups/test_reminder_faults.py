@@ -141,9 +141,8 @@ def _point_celery_at(url: str) -> None:
     from config.celery_app import app
 
     app.conf.broker_url = url
-    # Drop pooled connections to the previous broker.
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Forget the pools of the previous broker (without closing them: kombu's global pool
+    # registry still hands them out for that broker's URL once it is restored).
     app._pool = None
     app.amqp._producer_pool = None
 
