@@ -604,3 +604,22 @@ def test_completing_needs_the_meeting_held_and_every_required_step_closed(rep, m
     assert EventVerb.HANDOFF_COMPLETED in _verbs(handoff)
     with pytest.raises(ValidationError, match="complete"):
         handoff_step_complete(actor=delivery_lead, step=handoff.steps.filter(status=StepStatus.OPEN).first())
+
+
+# --- demo data ------------------------------------------------------------------------
+
+
+def test_the_demo_drives_handoffs_into_every_status_some_overdue():
+    from accounts.demo import seed_people
+    from handoffs.demo_handoffs import seed_handoff_states
+    from handoffs.selectors.handoffs import with_overdue
+
+    # given / when (twice: it is idempotent)
+    people = seed_people()
+    seed_handoff_states(people)
+    seed_handoff_states(people)
+    # then
+    handoffs = list(with_overdue(Handoff.objects.all()))
+    assert {h.status for h in handoffs} == set(HandoffStatus.values)
+    assert len(handoffs) == 9
+    assert any(h.is_overdue for h in handoffs) and not all(h.is_overdue for h in handoffs)
