@@ -118,7 +118,8 @@ def account_timeline(user: User, account: Account, *, limit: int = TIMELINE_LIMI
     events = (
         TimelineEvent.objects.filter(account=account)
         .filter(~Q(subject_type=deal_type) | Q(subject_id__in=visible_deal_ids))
-        .select_related("actor")
+        .select_related("actor", "subject_type")
+        .prefetch_related("subject")
         .order_by("-created_at", "-id")
     )
     return list(events[:limit])
