@@ -119,3 +119,41 @@ def test_a_won_deal_is_handed_off_through_a_three_way_meeting(page, login_as, li
         assert str(delivery_lead) in owner.inner_text()
         assert delivery_lead.email in owner.inner_text()
         assert "Confirmed" in page.get_by_test_id("customer-promises").inner_text()
+
+
+def test_a_lead_declines_with_a_reason_and_the_manager_proposes_someone_else(
+    page, login_as, rep, manager, delivery_lead, delivery_team
+):
+    # given: a won deal proposed to the delivery lead
+    from accounts.choices import Role
+    from handoffs.services.handoffs import handoff_propose_owner
+    from tests.factories import UserFactory
+    from tests.handoffs.handoff_builders import won_handoff
+
+    handoff = won_handoff(rep=rep)
+    handoff_propose_owner(actor=manager, handoff=handoff, owner=delivery_lead)
+    other_lead = UserFactory(
+        username="lee", first_name="Lee", last_name="Moreau", role=Role.DELIVERY, team=delivery_team
+    )
+
+    # when: the lead tries to decline without a reason, then with one (htmx, no reload)
+    login_as(delivery_lead)
+    page.goto(f"/handoffs/{handoff.pk}/")
+    page.get_by_role("button", name="Decline").click()
+    page.get_by_text("Say why you decline").first.wait_for()
+    page.get_by_label("Or decline, saying why").fill("At capacity until March.")
+    page.get_by_role("button", name="Decline").click()
+    page.get_by_text("You declined the hand-off").wait_for()
+    page.context.clear_cookies()
+
+    # then: the manager sees it needs a new owner, and proposes someone else
+    login_as(manager)
+    page.goto("/handoffs/")
+    assert page.get_by_test_id("handoff-table").get_by_text("Declined — needs a new owner").is_visible()
+    page.goto(f"/handoffs/{handoff.pk}/")
+    assert "At capacity until March." in page.get_by_test_id("ownership-panel").inner_text()
+    page.get_by_label("Propose someone else").select_option(str(other_lead.pk))
+    page.get_by_role("button", name="Propose").click()
+    page.get_by_test_id("ownership-panel").get_by_text("waiting for their answer").wait_for()
+    handoff.refresh_from_db()
+    assert handoff.status == HandoffStatus.OWNER_PROPOSED and handoff.proposed_owner == other_lead
