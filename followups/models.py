@@ -221,9 +221,13 @@ class DroppedBaton(models.Model):
     is_open = models.BooleanField(help_text="Nobody has fixed it yet (counts against the account's health).")
 
     class Meta:
-        ordering = ["-drop_date", "code", "id"]
+        ordering = ["-drop_date", "-id"]
         indexes = [
             models.Index(fields=["drop_date", "code"], name="dropped_baton_date_idx"),
+            # The drill-down's order (newest first) with and without a code, so a page
+            # of 50 reads 50 index entries instead of sorting the whole period.
+            models.Index(fields=["code", "drop_date", "id"], name="dropped_baton_code_list_idx"),
+            models.Index(fields=["drop_date", "id"], name="dropped_baton_list_idx"),
             models.Index(fields=["team", "drop_date"], name="dropped_baton_team_idx"),
             models.Index(fields=["owner_team", "drop_date"], name="dropped_baton_owner_team_idx"),
             models.Index(fields=["account"], name="dropped_baton_open_account_idx", condition=models.Q(is_open=True)),

@@ -421,7 +421,7 @@ def drop_list(user: User, *, filters: DropFilters, team_id: int | None = None) -
         drops = drops.filter(account_id=filters.account_id)
     if filters.open_only:
         drops = drops.filter(is_open=True)
-    return drops.select_related("deal", "account", "rep", "delivery_owner", "team").order_by("-drop_date", "code", "id")
+    return drops.select_related("deal", "account", "rep", "delivery_owner", "team").order_by("-drop_date", "-id")
 
 
 # --- the account's health panel --------------------------------------------------------
