@@ -159,7 +159,6 @@ class Reminder(models.Model):
                 fields=["lease_expires_at"], name="reminder_lease_idx", condition=models.Q(status="sending")
             ),
             models.Index(fields=["status", "-created_at"], name="reminder_status_created_idx"),
-            models.Index(fields=["recipient", "status"], name="reminder_recipient_status_idx"),
         ]
 
     def __str__(self) -> str:

@@ -49,6 +49,7 @@ class OverdueRule:
         return (
             self.queryset.annotate(overdue_owner=self.owner)
             .filter(overdue_owner__isnull=False)
+            .order_by()
             .values(overdue_item=F("pk"), overdue_owner=F("overdue_owner"))
         )
 
