@@ -5,13 +5,14 @@ until all users are logged in (so that password hashing does not colour the figu
 then loads the page back to back (no think time) for BENCH_SECONDS. Response times are
 kept raw, in milliseconds, and written to BENCH_RAW_OUT when the run ends.
 
-Besides wall-clock latency it records the CPU time the gunicorn processes spent per
-request (BENCH_WEB_PID: the master; its workers are its children) and the machine's
-load average: on a shared machine those say whether other work coloured the figures.
+Besides wall-clock latency it records the CPU time spent per request by the gunicorn
+processes (BENCH_WEB_PID: the master; its workers are its children) and by the
+PostgreSQL backends of the bench database (BENCH_DB_NAME), and the machine's load
+average: on a shared machine those say whether other work coloured the figures.
 
 Environment: BENCH_PLAN (from bench/queries.py), BENCH_PAGE (a label of the plan),
 BENCH_SECONDS (default 30), BENCH_WARMUP_SECONDS (default 3), BENCH_USERS (default 8),
-BENCH_RAW_OUT, BENCH_WEB_PID.
+BENCH_RAW_OUT, BENCH_WEB_PID, BENCH_DB_NAME.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 USERS = int(os.environ.get("BENCH_USERS", "8"))
 WEB_PID = int(os.environ.get("BENCH_WEB_PID", "0"))
+DB_NAME = os.environ.get("BENCH_DB_NAME", "")
 RAW_OUT = os.environ["BENCH_RAW_OUT"]
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -58,6 +60,30 @@ def web_cpu_seconds() -> float | None:
     return total
 
 
+def database_cpu_seconds() -> float | None:
+    """User + system CPU seconds of the PostgreSQL backends serving the bench database.
+
+    Backends show their database in their process title ("postgres: 15/main: postgres
+    baton_bench 127.0.0.1(43614) idle"); the web workers keep their connections
+    (CONN_MAX_AGE), so the same backends serve the whole run.
+    """
+    if not DB_NAME:
+        return None
+    total = 0.0
+    found = False
+    for process in psutil.process_iter(["cmdline"]):
+        title = " ".join(process.info["cmdline"] or [])
+        if not title.startswith("postgres: ") or f" {DB_NAME} " not in title:
+            continue
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += times.user + times.system
+        found = True
+    return total if found else None
+
+
 class Measurement:
     """What one run measured: raw response times of the page while the clock ran."""
 
@@ -74,6 +100,8 @@ class Measurement:
         self.failure_samples: list[str] = []
         self.web_cpu_at_start: float | None = None
         self.web_cpu_at_stop: float | None = None
+        self.database_cpu_at_start: float | None = None
+        self.database_cpu_at_stop: float | None = None
         self.load_average_at_start: float | None = None
 
     def user_ready(self, environment) -> None:
@@ -87,6 +115,7 @@ class Measurement:
         # fills its caches on its first requests.
         gevent.sleep(WARMUP_SECONDS)
         self.web_cpu_at_start = web_cpu_seconds()
+        self.database_cpu_at_start = database_cpu_seconds()
         self.load_average_at_start = os.getloadavg()[0]
         self.started_at = time.perf_counter()
         self.measuring = True
@@ -94,14 +123,20 @@ class Measurement:
         self.measuring = False
         self.stopped_at = time.perf_counter()
         self.web_cpu_at_stop = web_cpu_seconds()
+        self.database_cpu_at_stop = database_cpu_seconds()
         environment.runner.quit()
 
     def write(self) -> None:
         duration = (self.stopped_at or time.perf_counter()) - self.started_at if self.started_at else 0.0
         times = sorted(self.response_times)
-        web_cpu_per_request = None
-        if times and self.web_cpu_at_start is not None and self.web_cpu_at_stop is not None:
-            web_cpu_per_request = round((self.web_cpu_at_stop - self.web_cpu_at_start) * 1000 / len(times), 2)
+
+        def per_request_ms(start: float | None, stop: float | None) -> float | None:
+            if not times or start is None or stop is None:
+                return None
+            return round((stop - start) * 1000 / len(times), 2)
+
+        web_cpu_per_request = per_request_ms(self.web_cpu_at_start, self.web_cpu_at_stop)
+        database_cpu_per_request = per_request_ms(self.database_cpu_at_start, self.database_cpu_at_stop)
 
         def percentile(share: float) -> float | None:
             if not times:
@@ -124,6 +159,7 @@ class Measurement:
             "max_ms": round(times[-1], 2) if times else None,
             "mean_ms": round(sum(times) / len(times), 2) if times else None,
             "web_cpu_ms_per_request": web_cpu_per_request,
+            "database_cpu_ms_per_request": database_cpu_per_request,
             "load_average_1min": [self.load_average_at_start, round(os.getloadavg()[0], 2)],
         }
         with open(RAW_OUT, "w") as out:

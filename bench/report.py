@@ -2,7 +2,8 @@
 
 Reads, from the results folder: plan.json (bench/queries.py: pages, query counts, row
 counts, machine facts), raw/<n>.json (bench/locustfile.py: one per page, in plan
-order) and memory.json (bench/memwatch.py). No Django needed.
+order), logs/pages.tsv (the pages bench/run.sh loaded) and memory.json
+(bench/memwatch.py). No Django needed.
 """
 
 from __future__ import annotations
@@ -35,13 +36,21 @@ def merge(results: Path, run_settings: dict) -> dict:
     plan = load_json(results / "plan.json")
     if plan is None:
         raise SystemExit(f"{results / 'plan.json'} is missing: bench/queries.py did not run.")
+    selected = results / "logs" / "pages.tsv"
+    selected_indexes = (
+        {int(line.split("\t", 1)[0]) for line in selected.read_text().splitlines() if line.strip()}
+        if selected.exists()
+        else None
+    )
     pages = []
     ceiling = None
     for index, page in enumerate(plan["pages"]):
         load = load_json(results / "raw" / f"{index:02d}.json")
         merged = {key: value for key, value in page.items() if key != "logins"}
         merged["load"] = load
-        if page["status"] == "ok" and load is None:
+        if page["status"] == "ok" and load is None and selected_indexes is not None and index not in selected_indexes:
+            merged["status"] = "not selected (BENCH_PAGES)"
+        elif page["status"] == "ok" and load is None:
             merged["status"] = "not loaded (locust failed, see bench/results/logs)"
         elif load is not None and (load["login_failures"] or not load["requests"]):
             merged["status"] = "load failed: " + "; ".join(load["login_failures"][:2] or ["no request answered"])
@@ -86,19 +95,22 @@ def markdown(report: dict) -> str:
         "all on the same machine.",
         "",
         "| Page | Role | Queries | Req/s | Req/s ÷ ceiling | p50 ms | p95 ms | p99 ms | p50 ÷ ceiling "
-        "| Web CPU ms/req | Failures |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| Web CPU ms/req | DB CPU ms/req | Failures |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for page in report["pages"]:
         load = page.get("load")
         if page["status"] != "ok" or not load:
-            lines.append(f"| {page['label']} | {page['role']} | {page.get('queries', '–')} | {page['status']} ||||||||")
+            lines.append(
+                f"| {page['label']} | {page['role']} | {page.get('queries', '–')} | {page['status']} |||||||||"
+            )
             continue
         lines.append(
             f"| {page['label']} | {page['role']} | {page['queries']} | {number(load['requests_per_second'])} | "
             f"{number(page.get('rps_vs_ceiling'), 2)} | {number(load['p50_ms'])} | {number(load['p95_ms'])} | "
             f"{number(load['p99_ms'])} | {number(page.get('p50_vs_ceiling'), 1)} | "
-            f"{number(load.get('web_cpu_ms_per_request'))} | {load['failures']} / {load['requests'] + load['failures']:,} |"
+            f"{number(load.get('web_cpu_ms_per_request'))} | {number(load.get('database_cpu_ms_per_request'))} | "
+            f"{load['failures']} / {load['requests'] + load['failures']:,} |"
         )
     loads = [
         value

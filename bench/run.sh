@@ -103,7 +103,7 @@ for index, page in enumerate(plan["pages"]):
 while IFS=$'\t' read -r index label; do
   echo "Loading: $label (${BENCH_SECONDS} s, $BENCH_USERS users)"
   BENCH_PLAN="$RESULTS/plan.json" BENCH_PAGE="$label" BENCH_SECONDS="$BENCH_SECONDS" BENCH_USERS="$BENCH_USERS" \
-    BENCH_RAW_OUT="$RESULTS/raw/$index.json" BENCH_WEB_PID="$web_pid" \
+    BENCH_RAW_OUT="$RESULTS/raw/$index.json" BENCH_WEB_PID="$web_pid" BENCH_DB_NAME="$database_name" \
     "$BIN/locust" -f bench/locustfile.py --headless --users "$BENCH_USERS" --spawn-rate "$BENCH_USERS" \
     --run-time "$(( ${BENCH_SECONDS%.*} + 120 ))s" --host "http://127.0.0.1:$BENCH_PORT" \
     --only-summary --loglevel WARNING >"$RESULTS/logs/locust-$index.log" 2>&1 \
