@@ -155,9 +155,7 @@ class Reminder(models.Model):
         indexes = [
             # Exactly the claim's two predicates (followups.services.reminders.reminders_claim).
             models.Index(fields=["send_after"], name="reminder_pending_due_idx", condition=models.Q(status="pending")),
-            models.Index(
-                fields=["lease_expires_at"], name="reminder_lease_idx", condition=models.Q(status="sending")
-            ),
+            models.Index(fields=["lease_expires_at"], name="reminder_lease_idx", condition=models.Q(status="sending")),
             models.Index(fields=["status", "-created_at"], name="reminder_status_created_idx"),
         ]
 
@@ -174,7 +172,9 @@ class NotificationPreference(models.Model):
     """Whether a user wants e-mail for one kind of notification. No row: e-mail on.
     The in-app notification is always created, whatever this says."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
     kind = models.CharField(max_length=40, choices=NotificationKind.choices)
     email = models.BooleanField(default=True, help_text="Send an e-mail for this kind, besides the bell.")
 
