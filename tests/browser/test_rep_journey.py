@@ -72,6 +72,9 @@ def test_a_rep_takes_a_deal_from_a_new_account_to_won_and_its_hand_off_starts(pa
         with page.expect_response(lambda response: "/stage/" in response.url):
             stage_menu.select_option(stage)
         page.get_by_test_id(f"column-{stage}").get_by_text("Fleet tracking roll-out").wait_for()
+        # The swapped-in board is live only once htmx has settled it; changing its menu
+        # before that would fire no request.
+        page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
     # and log it won: choosing Won on the board opens the close form
     stage_menu.select_option("won")

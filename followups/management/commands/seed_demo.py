@@ -9,6 +9,10 @@ from django.db import transaction
 
 from accounts.demo import demo_logins, seed_people
 from accounts.models import User
+from followups.demo import seed_followups_demo
+from followups.demo_report import seed_report_demo
+from handoffs.demo import seed_handoffs_demo
+from handoffs.demo_handoffs import seed_handoff_states
 
 
 class Command(BaseCommand):
@@ -31,18 +35,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<8} / {password} — {role}")
 
     def _app_seeders(self):
-        # Each app's demo module adds its objects, in layer order.
-        seeders = []
-        try:
-            from handoffs.demo import seed_handoffs_demo
-
-            seeders.append(seed_handoffs_demo)
-        except ImportError:
-            pass
-        try:
-            from followups.demo import seed_followups_demo
-
-            seeders.append(seed_followups_demo)
-        except ImportError:
-            pass
-        return seeders
+        # Each app's demo module adds its objects, in layer order: the pipeline, the
+        # hand-offs in every status, the stories behind each dropped-baton type, and
+        # last the check-ins of every accepted hand-off.
+        return [seed_handoffs_demo, seed_handoff_states, seed_report_demo, seed_followups_demo]
