@@ -5,15 +5,11 @@ deleted. Also the rotation of a user's calendar-feed token."""
 from __future__ import annotations
 
 import datetime
-import logging
 import secrets
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -21,14 +17,12 @@ from accounts.choices import EventVerb
 from accounts.models import OrganisationSettings, User
 from accounts.services import event_record
 from followups.choices import Channel, CheckInStatus, NotificationKind, Sentiment
-from followups.models import CheckIn, CheckInReschedule, NotificationPreference
+from followups.models import CheckIn, CheckInReschedule
 from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, checkins_workable_by, user_local_today
 from followups.services.notifications import notification_create
 from handoffs.choices import LeadSource
 from handoffs.models import Deal, Handoff
 from handoffs.services.deals import deal_create
-
-logger = logging.getLogger(__name__)
 
 NEW_DEAL_FIRST_STEP_DAYS = 7
 
@@ -149,7 +143,7 @@ def checkin_log(
     new_deal_title: str = "",
 ) -> CheckIn:
     """Record a check-in as done: how the rep reached the customer, how they feel, what
-    they raised. Issues raised notify the delivery owner (in-app now, email on commit);
+    they raised. Issues raised notify the delivery owner (in-app, and by email through the outbox);
     `open_deal` opens a new deal on the account for the referral or repeat business."""
     locked = _locked_workable_checkin(actor=actor, checkin=checkin)
     if locked.status == CheckInStatus.DONE:
@@ -205,9 +199,6 @@ def checkin_log(
             body=f"{locked.rep} heard from the customer ({locked.get_sentiment_display().lower()}): {locked.issues_raised}",
             url=_url_for_handoff(locked.handoff),
         )
-        checkin_id = locked.pk
-        # robust: the check-in is saved whatever the mail server does; a failure is logged.
-        transaction.on_commit(lambda: checkin_issue_email_send(checkin_id=checkin_id), robust=True)
     return locked
 
 
@@ -228,33 +219,6 @@ def _deal_open_from_checkin(*, actor: User, checkin: CheckIn, title: str, is_rep
     except PermissionDenied as denied:
         # Shown on the form like any other refusal; the check-in is not logged either.
         raise ValidationError({"open_deal": f"The new deal could not be opened: {denied}"}) from denied
-
-
-def checkin_issue_email_send(*, checkin_id: int) -> None:
-    """Email the delivery owner the issues raised at a check-in (text and HTML)."""
-    checkin = CheckIn.objects.select_related("account", "rep", "handoff__deal", "handoff__delivery_owner").get(
-        pk=checkin_id
-    )
-    owner = checkin.handoff.delivery_owner
-    if owner is None or not owner.email:
-        logger.warning("Check-in %s raised issues but its delivery owner has no email address.", checkin_id)
-        return
-    if NotificationPreference.objects.filter(user=owner, kind=NotificationKind.CHECKIN_ISSUE, email=False).exists():
-        return  # they chose the bell only for this kind
-    context = {
-        "checkin": checkin,
-        "owner": owner,
-        "url": settings.SITE_URL + _url_for_handoff(checkin.handoff),
-    }
-    subject = " ".join(render_to_string("emails/checkin-issue-subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("emails/checkin-issue-body.txt", context),
-        to=[owner.email],
-        reply_to=[checkin.rep.email] if checkin.rep.email else None,
-    )
-    message.attach_alternative(render_to_string("emails/checkin-issue-body.html", context), "text/html")
-    message.send()
 
 
 @transaction.atomic
