@@ -237,9 +237,9 @@ class DroppedBaton(models.Model):
 
 
 class HandoffLatency(models.Model):
-    """How long each hand-off took to reach its milestones, in days after the close:
-    a snapshot rebuilt with DroppedBaton, so that medians and 90th percentiles per rep,
-    team and week are computed over one small table."""
+    """How long each hand-off took to reach its milestones after the start of its close
+    date (in the site's time zone): a snapshot rebuilt with DroppedBaton, so that medians
+    and 90th percentiles per rep, team and week are computed over one small table."""
 
     handoff = models.OneToOneField(Handoff, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     closed_on = models.DateField()
@@ -249,9 +249,9 @@ class HandoffLatency(models.Model):
     team = models.ForeignKey(
         "accounts.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
-    days_to_accept = models.FloatField(null=True, help_text="Close → delivery owner accepted.")
-    days_to_meeting = models.FloatField(null=True, help_text="Close → three-way meeting held.")
-    days_to_first_checkin = models.FloatField(null=True, help_text="Close → first check-in done.")
+    time_to_accept = models.DurationField(null=True, help_text="Close → delivery owner accepted.")
+    time_to_meeting = models.DurationField(null=True, help_text="Close → three-way meeting held.")
+    time_to_first_checkin = models.DurationField(null=True, help_text="Close → first check-in done.")
 
     class Meta:
         ordering = ["-closed_on"]
@@ -259,6 +259,72 @@ class HandoffLatency(models.Model):
 
     def __str__(self) -> str:
         return f"Latency of hand-off {self.handoff_id}"
+
+
+class DropRollup(models.Model):
+    """DroppedBaton rows counted per drop code and calendar week (Monday) or calendar
+    month, at three grains: per sales team and delivery team ("team"), and in addition
+    per rep ("rep") or per delivery owner ("owner"). Rebuilt from the snapshot in the
+    same transaction by followups.services.report.report_refresh.
+
+    The report's totals, tables, period comparison and trend, the dashboard and the
+    digest add up these rows: whole months and weeks of a period come from here, only
+    the odd days at the ends of a custom period from DroppedBaton itself."""
+
+    class Bucket(models.TextChoices):
+        WEEK = "week", "Week"
+        MONTH = "month", "Month"
+
+    class Grain(models.TextChoices):
+        TEAM = "team", "Per team"
+        REP = "rep", "Per rep"
+        OWNER = "owner", "Per delivery owner"
+
+    bucket = models.CharField(max_length=8, choices=Bucket.choices, help_text="A calendar week or month.")
+    starts_on = models.DateField(help_text="The Monday of the week, or the first day of the month.")
+    grain = models.CharField(max_length=8, choices=Grain.choices, help_text="What else the rows are counted by.")
+    code = models.CharField(max_length=32, help_text="The rule's code (followups.rules.RULES).")
+    # No single-column indexes: the composite ones below lead with the teams.
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    owner_team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        help_text="The delivery owner's team (a manager's scope is their sales or delivery team).",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        help_text="The rep (grain rep) or the delivery owner (grain owner); empty at grain team.",
+    )
+    count = models.PositiveIntegerField(help_text="Dropped batons of the bucket.")
+    open_count = models.PositiveIntegerField(help_text="Of which still open.")
+
+    class Meta:
+        ordering = ["bucket", "starts_on", "grain", "code"]
+        indexes = [
+            # An admin (every team) reads buckets by date; a manager by their team first.
+            models.Index(fields=["bucket", "grain", "starts_on"], name="drop_rollup_bucket_idx"),
+            models.Index(fields=["team", "bucket", "grain", "starts_on"], name="drop_rollup_team_idx"),
+            models.Index(fields=["owner_team", "bucket", "grain", "starts_on"], name="drop_rollup_owner_team_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} × {self.code} in the {self.bucket} of {self.starts_on} ({self.grain})"
 
 
 class WeeklyDigest(models.Model):

@@ -374,7 +374,13 @@ def ghosted(context: RuleContext) -> QuerySet:
         .annotate(last=models.Max(Coalesce("held_at", "starts_at")))
         .values("last")
     )
-    last_contact = Greatest(F("closed_on"), TruncDate(last_checkin_done), TruncDate(last_meeting_held))
+    # Coalesced to the close: SQLite's (and MySQL's) GREATEST is NULL if any argument is,
+    # where PostgreSQL's skips NULLs; this way both mean "the latest contact, else the close".
+    last_contact = Greatest(
+        F("closed_on"),
+        Coalesce(TruncDate(last_checkin_done), F("closed_on")),
+        Coalesce(TruncDate(last_meeting_held), F("closed_on")),
+    )
     handoffs = Handoff.objects.alias(last_contact_on=last_contact).filter(
         last_contact_on__lt=context.today - datetime.timedelta(days=days)
     )

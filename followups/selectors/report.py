@@ -1,9 +1,18 @@
 """Reads of the dropped-baton report, the manager dashboard and the weekly digest.
 
-Everything here aggregates in SQL over the DroppedBaton and HandoffLatency snapshots
-(see followups.services.report) with a fixed number of queries: one for totals and all
-three tables of the current and the previous period (GROUPING SETS), one for the weekly
-trend, two for the latency figures, one each for the names of people and teams.
+Counts add up the DropRollup table (followups.services.report refreshes it with the
+DroppedBaton snapshot): a period's whole calendar months and weeks are a few hundred
+roll-up rows; only the odd days at the ends of a custom period are counted from
+DroppedBaton itself. Every page runs a fixed number of queries: one over the roll-up
+for the totals and all three tables of the current and the previous period, one for
+those odd days, one for the weekly trend, two for the latency figures, one each for
+the names of people and teams.
+
+The queries are Django ORM expressions, the same on PostgreSQL and SQLite, except the
+latency percentiles: PostgreSQL computes them in SQL (percentile_cont), other
+databases get the same rows and the same interpolation in Python (percentile_cont
+below).
+
 Permissions are decided here: a manager sees their team (by the deal's sales team or
 the delivery owner's team), an admin everything, anyone else nothing.
 """
@@ -11,18 +20,21 @@ the delivery owner's team), an admin everything, anyone else nothing.
 from __future__ import annotations
 
 import datetime
+import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.db.models import Count, Min, Q, QuerySet
+from django.db import connection, models
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Account, Team, User
 from followups.choices import CheckInStatus
-from followups.models import CheckIn, DroppedBaton, HandoffLatency, Heartbeat
+from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
 from followups.rules import DROP_CODES, RULES
 from followups.services.report import REFRESH_HEARTBEAT
 from handoffs.choices import HandoffStatus
@@ -33,6 +45,12 @@ LATENCY_METRICS = {
     "days_to_accept": "Close → owner accepted",
     "days_to_meeting": "Close → meeting held",
     "days_to_first_checkin": "Close → first check-in done",
+}
+# The HandoffLatency field behind each figure (a duration; the figures are in days).
+LATENCY_FIELDS = {
+    "days_to_accept": "time_to_accept",
+    "days_to_meeting": "time_to_meeting",
+    "days_to_first_checkin": "time_to_first_checkin",
 }
 WAITING_FOR_OWNER = [HandoffStatus.AWAITING_OWNER, HandoffStatus.DECLINED]
 
@@ -131,6 +149,69 @@ def trend_weeks(period: Period) -> list[datetime.date]:
     return [first + datetime.timedelta(weeks=index) for index in range((last - first).days // 7 + 1)]
 
 
+@dataclass(frozen=True)
+class PeriodParts:
+    """A period cut into what the roll-up holds: whole calendar months, whole weeks
+    (Monday to Sunday) around them, and the odd days left at either end."""
+
+    months: tuple[datetime.date, ...] = ()
+    weeks: tuple[datetime.date, ...] = ()
+    days: tuple[tuple[datetime.date, datetime.date], ...] = ()
+
+    def rollup_filter(self) -> Q:
+        """DropRollup rows of these months and weeks (matches nothing if none)."""
+        return Q(bucket=DropRollup.Bucket.MONTH, starts_on__in=self.months) | Q(
+            bucket=DropRollup.Bucket.WEEK, starts_on__in=self.weeks
+        )
+
+    def days_filter(self) -> Q | None:
+        """DroppedBaton rows dated on the odd days (None if there are none)."""
+        if not self.days:
+            return None
+        query = Q()
+        for first, last in self.days:
+            query |= Q(drop_date__range=(first, last))
+        return query
+
+
+def period_parts(period: Period) -> PeriodParts:
+    """Cut a period into whole months, whole weeks and odd days (see PeriodParts)."""
+    one_day = datetime.timedelta(days=1)
+    months: list[datetime.date] = []
+    weeks: list[datetime.date] = []
+    days: list[tuple[datetime.date, datetime.date]] = []
+
+    def weeks_and_days(first: datetime.date, last: datetime.date) -> None:
+        if first > last:
+            return
+        first_monday = first + datetime.timedelta(days=(7 - first.weekday()) % 7)
+        last_sunday = last - datetime.timedelta(days=(last.weekday() + 1) % 7)
+        if first_monday + datetime.timedelta(days=6) > last_sunday:
+            days.append((first, last))
+            return
+        if first < first_monday:
+            days.append((first, first_monday - one_day))
+        monday = first_monday
+        while monday + datetime.timedelta(days=6) <= last_sunday:
+            weeks.append(monday)
+            monday += datetime.timedelta(weeks=1)
+        if last_sunday < last:
+            days.append((last_sunday + one_day, last))
+
+    first_month = period.start if period.start.day == 1 else _add_months(period.start, 1)
+    after_last_month = (period.end + one_day).replace(day=1)
+    if first_month < after_last_month:
+        weeks_and_days(period.start, first_month - one_day)
+        month = first_month
+        while month < after_last_month:
+            months.append(month)
+            month = _add_months(month, 1)
+        weeks_and_days(after_last_month, period.end)
+    else:
+        weeks_and_days(period.start, period.end)
+    return PeriodParts(months=tuple(months), weeks=tuple(weeks), days=tuple(days))
+
+
 # --- the report ------------------------------------------------------------------------
 
 
@@ -198,54 +279,59 @@ class ReportSummary:
         ]
 
 
-def _compiled(queryset: QuerySet) -> tuple[str, list]:
-    sql, params = queryset.query.get_compiler(connection=connection).as_sql()
-    return sql, list(params)
+def _breakdowns(team_ids: list[int] | None, period: Period, previous: Period) -> Iterable[dict]:
+    """Counts of the current and the previous period, one dict per roll-up group:
+    {"grain", "code", "person_id", "team_id", "current", "previous"}.
 
-
-def _fetch(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _breakdowns(team_ids: list[int] | None, period: Period, previous: Period) -> list[tuple]:
-    """(code, rep, owner, team, grouping, current count, previous count) in one query."""
-    inner_sql, params = _compiled(
-        DroppedBaton.objects.filter(_drop_scope(team_ids), drop_date__range=(previous.start, period.end))
-        .order_by()
-        .values("code", "rep_id", "delivery_owner_id", "team_id", "drop_date")
-    )
-    sql = f"""
-        SELECT code, rep_id, delivery_owner_id, team_id, GROUPING(rep_id, delivery_owner_id, team_id),
-               COUNT(*) FILTER (WHERE drop_date >= %s), COUNT(*) FILTER (WHERE drop_date < %s)
-        FROM ({inner_sql}) AS d
-        GROUP BY GROUPING SETS ((code), (code, rep_id), (code, delivery_owner_id), (code, team_id))
-    """  # noqa: S608 — SQL compiled by Django, values are params
-    return _fetch(sql, [period.start, period.start, *params])
-
-
-def _weekly_counts(team_ids: list[int] | None, weeks: list[datetime.date], extra: Q | None = None) -> dict:
-    inner_sql, params = _compiled(
-        DroppedBaton.objects.filter(
-            _drop_scope(team_ids), extra or Q(), drop_date__range=(weeks[0], weeks[-1] + datetime.timedelta(days=6))
+    The whole months and weeks come from DropRollup (one query); the odd days at the
+    ends of custom periods from DroppedBaton (one more query, only when there are any),
+    as grain "drop" rows carrying the rep, the delivery owner and the team at once."""
+    scope = _drop_scope(team_ids)
+    current_parts, previous_parts = period_parts(period), period_parts(previous)
+    in_current = Q(starts_on__gte=period.start)
+    yield from (
+        DropRollup.objects.filter(
+            scope, current_parts.rollup_filter() | previous_parts.rollup_filter(), grain__in=DropRollup.Grain.values
         )
         .order_by()
-        .values("code", "drop_date")
+        .values("grain", "code", "person_id", "team_id")
+        .annotate(current=Sum("count", filter=in_current), previous=Sum("count", filter=~in_current))
     )
-    sql = f"""
-        SELECT date_trunc('week', drop_date)::date AS week, code, COUNT(*)
-        FROM ({inner_sql}) AS d GROUP BY 1, 2
-    """  # noqa: S608 — SQL compiled by Django, values are params
-    counts: dict[tuple[datetime.date, str], int] = {}
-    for week, code, count in _fetch(sql, params):
-        counts[(week, code)] = count
-    return counts
+    day_filters = [query for query in (current_parts.days_filter(), previous_parts.days_filter()) if query]
+    if not day_filters:
+        return
+    odd_days = Q()
+    for query in day_filters:
+        odd_days |= query
+    in_current = Q(drop_date__gte=period.start)
+    for row in (
+        DroppedBaton.objects.filter(scope, odd_days)
+        .order_by()
+        .values("code", "rep_id", "delivery_owner_id", "team_id")
+        .annotate(current=Count("id", filter=in_current), previous=Count("id", filter=~in_current))
+    ):
+        yield {**row, "grain": "drop"}
+
+
+def weekly_counts(team_ids: list[int] | None, weeks: list[datetime.date]) -> dict[tuple[datetime.date, str], int]:
+    """New drops per (Monday, code) of the given weeks, from the roll-up."""
+    rows = (
+        DropRollup.objects.filter(
+            _drop_scope(team_ids),
+            bucket=DropRollup.Bucket.WEEK,
+            grain=DropRollup.Grain.TEAM,
+            starts_on__range=(weeks[0], weeks[-1]),
+        )
+        .order_by()
+        .values_list("starts_on", "code")
+        .annotate(count=Sum("count"))
+    )
+    return {(week, code): count for week, code, count in rows}
 
 
 def drop_trend(team_ids: list[int] | None, weeks: list[datetime.date]) -> dict:
     """Weekly new drops per code, zero-filled, shaped for Chart.js."""
-    counts = _weekly_counts(team_ids, weeks)
+    counts = weekly_counts(team_ids, weeks)
     return {
         "labels": [week.isoformat() for week in weeks],
         "datasets": [
@@ -255,41 +341,121 @@ def drop_trend(team_ids: list[int] | None, weeks: list[datetime.date]) -> dict:
     }
 
 
+# --- latency figures: percentiles -------------------------------------------------------
+
+
+def percentile_cont(values: Iterable[float | None], fraction: float) -> float | None:
+    """The `fraction` percentile of the values, interpolated linearly between the two
+    nearest ranks, exactly as PostgreSQL's percentile_cont (NULLs ignored; None if
+    there is no value)."""
+    ordered = sorted(value for value in values if value is not None)
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def _days(value: datetime.timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds() / 86400
+
+
+def _figures(columns: list[list[float | None]]) -> dict[str, tuple[float | None, float | None, int]]:
+    """metric → (median, p90, count) of one group's days, in LATENCY_METRICS order."""
+    return {
+        metric: (
+            percentile_cont(values, 0.5),
+            percentile_cont(values, 0.9),
+            sum(value is not None for value in values),
+        )
+        for metric, values in zip(LATENCY_METRICS, columns, strict=True)
+    }
+
+
 def _latency_scope(team_ids: list[int] | None) -> Q:
     return Q() if team_ids is None else Q(team_id__in=team_ids)
 
 
-def _latencies(team_ids: list[int] | None, period: Period) -> list[tuple]:
-    inner_sql, params = _compiled(
-        HandoffLatency.objects.filter(_latency_scope(team_ids), closed_on__range=(period.start, period.end))
+def _latency_rows(team_ids: list[int] | None, first: datetime.date, last: datetime.date) -> QuerySet:
+    """The HandoffLatency rows of hand-offs closed from `first` to `last`: rep, team,
+    the Monday of the close and the three durations."""
+    return (
+        HandoffLatency.objects.filter(_latency_scope(team_ids), closed_on__range=(first, last))
         .order_by()
-        .values("rep_id", "team_id", *LATENCY_METRICS)
+        .annotate(close_week=TruncWeek("closed_on", output_field=models.DateField()))
+        .values_list("rep_id", "team_id", "close_week", *LATENCY_FIELDS.values())
     )
-    figures = ", ".join(
-        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {metric}), "
-        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {metric}), COUNT({metric})"
-        for metric in LATENCY_METRICS
+
+
+def _percentile_sql(fraction: float, column: str) -> str:
+    return f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY {column})"
+
+
+# A latency group: ("all", None), ("rep", rep id) or ("team", team id).
+LatencyGroups = dict[tuple[str, int | None], dict[str, tuple[float | None, float | None, int]]]
+
+
+def _latencies(team_ids: list[int] | None, period: Period) -> LatencyGroups:
+    """Median, p90 and count of each metric: over everyone, per rep and per team."""
+    rows = _latency_rows(team_ids, period.start, period.end)
+    if connection.vendor == "postgresql":
+        inner_sql, params = rows.query.get_compiler(connection=connection).as_sql()
+        columns = [f"l.{name}" for name in LATENCY_FIELDS.values()]
+        figures = ", ".join(
+            f"{_percentile_sql(0.5, column)}, {_percentile_sql(0.9, column)}, COUNT({column})" for column in columns
+        )
+        sql = f"""
+            SELECT l.rep_id, l.team_id, GROUPING(l.rep_id, l.team_id), {figures}
+            FROM ({inner_sql}) AS l GROUP BY GROUPING SETS ((), (l.rep_id), (l.team_id))
+        """  # noqa: S608 — SQL compiled by Django, values are params
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = cursor.fetchall()
+        groups: LatencyGroups = {}
+        # GROUPING(rep, team) is a bitmask of the columns *not* grouped by.
+        for rep_id, row_team_id, grouping, *values in fetched:
+            key = {0b11: ("all", None), 0b01: ("rep", rep_id), 0b10: ("team", row_team_id)}[grouping]
+            groups[key] = {
+                metric: (_days(values[index * 3]), _days(values[index * 3 + 1]), values[index * 3 + 2])
+                for index, metric in enumerate(LATENCY_METRICS)
+            }
+        return groups
+    # Other databases: the same rows, the same percentiles, in Python.
+    columns_by_group: dict[tuple[str, int | None], list[list[float | None]]] = defaultdict(
+        lambda: [[] for _ in LATENCY_METRICS]
     )
-    sql = f"""
-        SELECT rep_id, team_id, GROUPING(rep_id, team_id), {figures}
-        FROM ({inner_sql}) AS l GROUP BY GROUPING SETS ((), (rep_id), (team_id))
-    """  # noqa: S608 — SQL compiled by Django, values are params
-    return _fetch(sql, params)
+    for rep_id, row_team_id, _week, *durations in rows:
+        for key in (("all", None), ("rep", rep_id), ("team", row_team_id)):
+            for column, duration in zip(columns_by_group[key], durations, strict=True):
+                column.append(_days(duration))
+    return {key: _figures(columns) for key, columns in columns_by_group.items()}
+
+
+def _latency_medians_by_week(team_ids: list[int] | None, weeks: list[datetime.date]) -> dict[datetime.date, list]:
+    """Monday → the median days of each metric over the hand-offs closed that week."""
+    rows = _latency_rows(team_ids, weeks[0], weeks[-1] + datetime.timedelta(days=6))
+    if connection.vendor == "postgresql":
+        inner_sql, params = rows.query.get_compiler(connection=connection).as_sql()
+        medians = ", ".join(_percentile_sql(0.5, f"l.{name}") for name in LATENCY_FIELDS.values())
+        sql = f"SELECT l.close_week, {medians} FROM ({inner_sql}) AS l GROUP BY 1"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = cursor.fetchall()
+        return {_as_date(week): [_days(value) for value in values] for week, *values in fetched}
+    by_week: dict[datetime.date, list[list[float | None]]] = defaultdict(lambda: [[] for _ in LATENCY_METRICS])
+    for _rep_id, _team_id, week, *durations in rows:
+        for column, duration in zip(by_week[week], durations, strict=True):
+            column.append(_days(duration))
+    return {week: [percentile_cont(column, 0.5) for column in columns] for week, columns in by_week.items()}
+
+
+def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
 
 
 def _latency_trend(team_ids: list[int] | None, weeks: list[datetime.date]) -> dict:
-    inner_sql, params = _compiled(
-        HandoffLatency.objects.filter(
-            _latency_scope(team_ids), closed_on__range=(weeks[0], weeks[-1] + datetime.timedelta(days=6))
-        )
-        .order_by()
-        .values("closed_on", *LATENCY_METRICS)
-    )
-    medians = ", ".join(f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {metric})" for metric in LATENCY_METRICS)
-    sql = f"""
-        SELECT date_trunc('week', closed_on)::date, {medians} FROM ({inner_sql}) AS l GROUP BY 1
-    """  # noqa: S608 — SQL compiled by Django, values are params
-    by_week = {row[0]: row[1:] for row in _fetch(sql, params)}
+    by_week = _latency_medians_by_week(team_ids, weeks)
     return {
         "labels": [week.isoformat() for week in weeks],
         "datasets": [
@@ -326,25 +492,33 @@ def report_summary(user: User, *, period: Period, team_id: int | None = None) ->
     totals: dict[str, int] = defaultdict(int)
     previous_totals: dict[str, int] = defaultdict(int)
     tables: dict[str, dict[int, BreakdownRow]] = {"rep": {}, "owner": {}, "team": {}}
-    # GROUPING(rep, owner, team) is a bitmask of the columns *not* grouped by.
-    dimension_by_grouping = {0b011: "rep", 0b101: "owner", 0b110: "team"}
-    for code, rep_id, owner_id, row_team_id, grouping, current, before in _breakdowns(team_ids, period, previous):
-        if grouping == 0b111:
-            totals[code] += current
-            previous_totals[code] += before
-            continue
-        dimension = dimension_by_grouping[grouping]
-        key = {"rep": rep_id, "owner": owner_id, "team": row_team_id}[dimension]
+
+    def count(dimension: str, key: int | None, code: str, current: int, before: int) -> None:
         if key is None:
-            continue
+            return
         row = tables[dimension].setdefault(key, BreakdownRow(key=key, name=""))
         if current:
             row.counts[code] = row.counts.get(code, 0) + current
         row.previous_total += before
 
-    latency_rows = _latencies(team_ids, period)
-    user_ids = set(tables["rep"]) | set(tables["owner"]) | {row[0] for row in latency_rows if row[2] == 0b01}
-    names_of_team_ids = set(tables["team"]) | {row[1] for row in latency_rows if row[2] == 0b10}
+    for row in _breakdowns(team_ids, period, previous):
+        code, current, before = row["code"], row["current"] or 0, row["previous"] or 0
+        grain = row["grain"]
+        if grain in {DropRollup.Grain.TEAM, "drop"}:
+            totals[code] += current
+            previous_totals[code] += before
+            count("team", row["team_id"], code, current, before)
+        if grain == DropRollup.Grain.REP:
+            count("rep", row["person_id"], code, current, before)
+        elif grain == DropRollup.Grain.OWNER:
+            count("owner", row["person_id"], code, current, before)
+        elif grain == "drop":
+            count("rep", row["rep_id"], code, current, before)
+            count("owner", row["delivery_owner_id"], code, current, before)
+
+    latency_groups = _latencies(team_ids, period)
+    user_ids = set(tables["rep"]) | set(tables["owner"]) | {key for kind, key in latency_groups if kind == "rep"}
+    names_of_team_ids = set(tables["team"]) | {key for kind, key in latency_groups if kind == "team"}
     user_names, team_names = _names({pk for pk in user_ids if pk}, {pk for pk in names_of_team_ids if pk})
 
     def finished(dimension: str, names: dict[int, str]) -> list[BreakdownRow]:
@@ -353,26 +527,24 @@ def report_summary(user: User, *, period: Period, team_id: int | None = None) ->
             row.name = names.get(row.key, f"#{row.key}")
         return sorted(rows, key=lambda row: (-row.total, row.name))
 
+    def rounded(figures: dict) -> dict:
+        return {metric: (_round(median), _round(p90), count) for metric, (median, p90, count) in figures.items()}
+
     latency_overall = LatencyRow(None, "Everyone", dict.fromkeys(LATENCY_METRICS, (None, None, 0)))
     latency_by_rep, latency_by_team = [], []
-    for row in latency_rows:
-        rep_id, row_team_id, grouping, *values = row
-        figures = {
-            metric: (_round(values[index * 3]), _round(values[index * 3 + 1]), values[index * 3 + 2])
-            for index, metric in enumerate(LATENCY_METRICS)
-        }
-        if grouping == 0b11:
-            latency_overall = LatencyRow(None, "Everyone", figures)
-        elif grouping == 0b01 and rep_id is not None:
-            latency_by_rep.append(LatencyRow(rep_id, user_names.get(rep_id, f"#{rep_id}"), figures))
-        elif grouping == 0b10 and row_team_id is not None:
-            latency_by_team.append(LatencyRow(row_team_id, team_names.get(row_team_id, f"#{row_team_id}"), figures))
+    for (kind, key), figures in latency_groups.items():
+        if kind == "all":
+            latency_overall = LatencyRow(None, "Everyone", rounded(figures))
+        elif kind == "rep" and key is not None:
+            latency_by_rep.append(LatencyRow(key, user_names.get(key, f"#{key}"), rounded(figures)))
+        elif kind == "team" and key is not None:
+            latency_by_team.append(LatencyRow(key, team_names.get(key, f"#{key}"), rounded(figures)))
 
     return ReportSummary(
         period=period,
         previous_period=previous,
-        totals=dict(totals),
-        previous_totals=dict(previous_totals),
+        totals={code: count for code, count in totals.items() if count},
+        previous_totals={code: count for code, count in previous_totals.items() if count},
         by_rep=finished("rep", user_names),
         by_owner=finished("owner", user_names),
         by_team=finished("team", team_names),
@@ -473,11 +645,12 @@ def dashboard_for(user: User, *, today: datetime.date | None = None) -> Dashboar
     """The manager's home page, in a fixed number of queries."""
     today = today or timezone.localdate()
     team_ids = report_team_ids(user)
+    # Every month's roll-up rows hold all drops, so their open counts add up to the open drops.
     open_counts = dict(
-        DroppedBaton.objects.filter(_drop_scope(team_ids), is_open=True)
+        DropRollup.objects.filter(_drop_scope(team_ids), bucket=DropRollup.Bucket.MONTH, grain=DropRollup.Grain.TEAM)
         .order_by()
         .values_list("code")
-        .annotate(count=Count("id"))
+        .annotate(count=Sum("open_count"))
     )
     open_drops = [{"code": code, "label": RULES[code].label, "count": open_counts.get(code, 0)} for code in DROP_CODES]
 
@@ -536,7 +709,7 @@ def weekly_digest_data(manager: User, *, week_start: datetime.date) -> WeeklyDig
     team_ids = report_team_ids(manager)
     week = Period(week_start, week_start + datetime.timedelta(days=6), "week")
     weeks = [week_start - datetime.timedelta(weeks=back) for back in range(DIGEST_TREND_WEEKS - 1, -1, -1)]
-    counts = _weekly_counts(team_ids, weeks)
+    counts = weekly_counts(team_ids, weeks)
     previous_week = week_start - datetime.timedelta(weeks=1)
     new_drops = [
         {
