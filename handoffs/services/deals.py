@@ -25,7 +25,7 @@ from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff, Promise
 from handoffs.selectors.accounts import accounts_visible_to
 from handoffs.selectors.deals import deal_editable_by, deal_reopenable_by
 from handoffs.services.handoffs import handoff_start
-from handoffs.signals import overdue_item_resolved
+from handoffs.signals import ITEM_KIND_NEXT_STEP_OVERDUE, overdue_item_resolved
 
 DEAL_FIELDS = frozenset(
     {
@@ -45,7 +45,6 @@ DEAL_FIELDS = frozenset(
     }
 )
 # The item kind of overdue_item_resolved for a deal's next step (see handoffs/signals.py).
-NEXT_STEP_ITEM_KIND = "deal_next_step"
 
 
 def _refuse_unknown(values: dict[str, Any]) -> None:
@@ -85,7 +84,7 @@ def _tell_next_step_resolved_on_commit(deal: Deal, *, was_overdue: bool, today: 
     if was_overdue and not _is_overdue(deal, today):
         deal_id = deal.pk
         transaction.on_commit(
-            lambda: overdue_item_resolved.send(sender=Deal, item_kind=NEXT_STEP_ITEM_KIND, item_id=deal_id)
+            lambda: overdue_item_resolved.send(sender=Deal, item_kind=ITEM_KIND_NEXT_STEP_OVERDUE, item_id=deal_id)
         )
 
 

@@ -17,16 +17,13 @@ from accounts.selectors import team_scope_ids
 from accounts.services import account_change_owner, event_record
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepOwnerRole, StepStatus
 from handoffs.models import Deal, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
-from handoffs.signals import handoff_accepted, overdue_item_resolved
-
-
-class OverdueItemKind:
-    """The item_kind values sent with handoffs.signals.overdue_item_resolved (the same
-    strings as followups' ReminderKind), and the item_id each one carries."""
-
-    STEP = "step_overdue"  # item_id: HandoffStep.pk (done or skipped)
-    OWNER_NOT_ACCEPTED = "owner_not_accepted"  # item_id: Handoff.pk (an owner accepted)
-    MEETING_NOT_SCHEDULED = "meeting_not_scheduled"  # item_id: Handoff.pk (a meeting was scheduled)
+from handoffs.signals import (
+    ITEM_KIND_MEETING_NOT_SCHEDULED,
+    ITEM_KIND_OWNER_NOT_ACCEPTED,
+    ITEM_KIND_STEP_OVERDUE,
+    handoff_accepted,
+    overdue_item_resolved,
+)
 
 
 def playbook_for_deal(deal: Deal) -> Playbook | None:
@@ -221,7 +218,7 @@ def handoff_accept(*, actor: User, handoff: Handoff) -> Handoff:
         data={"handoff_id": locked.pk},
     )
     _send_on_commit(handoff_accepted, sender=Handoff, handoff_id=locked.pk, actor_id=actor.pk)
-    _resolved_on_commit(Handoff, OverdueItemKind.OWNER_NOT_ACCEPTED, locked.pk)
+    _resolved_on_commit(Handoff, ITEM_KIND_OWNER_NOT_ACCEPTED, locked.pk)
     handoff.refresh_from_db()
     return locked
 
@@ -321,7 +318,7 @@ def handoff_step_complete(*, actor: User, step: HandoffStep) -> HandoffStep:
         data={"handoff_id": handoff.pk, "step_id": locked.pk},
     )
     if locked.due_on < timezone.localdate():
-        _resolved_on_commit(HandoffStep, OverdueItemKind.STEP, locked.pk)
+        _resolved_on_commit(HandoffStep, ITEM_KIND_STEP_OVERDUE, locked.pk)
     return locked
 
 
@@ -348,7 +345,7 @@ def handoff_step_skip(*, actor: User, step: HandoffStep, reason: str) -> Handoff
         data={"handoff_id": handoff.pk, "step_id": locked.pk},
     )
     if locked.due_on < timezone.localdate():
-        _resolved_on_commit(HandoffStep, OverdueItemKind.STEP, locked.pk)
+        _resolved_on_commit(HandoffStep, ITEM_KIND_STEP_OVERDUE, locked.pk)
     return locked
 
 
@@ -454,7 +451,7 @@ def meeting_schedule(
         data={"handoff_id": locked.pk, "meeting_id": meeting.pk},
     )
     _wake_on_commit("meeting_invites", meeting.pk)
-    _resolved_on_commit(Handoff, OverdueItemKind.MEETING_NOT_SCHEDULED, locked.pk)
+    _resolved_on_commit(Handoff, ITEM_KIND_MEETING_NOT_SCHEDULED, locked.pk)
     handoff.refresh_from_db()
     return meeting
 

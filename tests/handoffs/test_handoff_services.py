@@ -16,7 +16,6 @@ from accounts.models import OwnershipChange, TimelineEvent
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepOwnerRole, StepStatus
 from handoffs.models import Handoff, HandoffStep
 from handoffs.services.handoffs import (
-    OverdueItemKind,
     handoff_accept,
     handoff_complete,
     handoff_decline,
@@ -168,7 +167,7 @@ def test_accepting_makes_the_lead_the_account_owner_and_assigns_delivery_steps(
     delivery_steps = handoff.steps.filter(owner_role=StepOwnerRole.DELIVERY)
     assert {step.assignee_id for step in delivery_steps} == {delivery_lead.pk}
     assert accepted.calls == [{"sender": Handoff, "handoff_id": handoff.pk, "actor_id": delivery_lead.pk}]
-    assert {"sender": Handoff, "item_kind": OverdueItemKind.OWNER_NOT_ACCEPTED, "item_id": handoff.pk} in resolved.calls
+    assert {"sender": Handoff, "item_kind": "owner_not_accepted", "item_id": handoff.pk} in resolved.calls
     assert EventVerb.OWNERSHIP_ACCEPTED in _verbs(handoff)
 
 
@@ -281,7 +280,7 @@ def test_a_step_is_completed_by_someone_at_some_time(rep, django_capture_on_comm
     # then
     step.refresh_from_db()
     assert step.status == StepStatus.DONE and step.done_by == rep and step.done_at is not None
-    assert resolved.calls == [{"sender": HandoffStep, "item_kind": OverdueItemKind.STEP, "item_id": step.pk}]
+    assert resolved.calls == [{"sender": HandoffStep, "item_kind": "step_overdue", "item_id": step.pk}]
     with pytest.raises(ValidationError, match="already done"):
         handoff_step_complete(actor=rep, step=step)
 
