@@ -111,7 +111,7 @@ def test_editing_the_next_step_records_it_and_tells_reminders_it_is_no_longer_ov
     deal.refresh_from_db()
     assert (deal.next_step, deal.next_step_due, deal.version) == ("Call the CFO", TODAY, 2)
     assert verbs_of(deal) == [EventVerb.NEXT_STEP_SET]
-    assert received == [("deal_next_step", deal.pk)]
+    assert received == [("next_step_overdue", deal.pk)]
 
 
 def test_of_two_edits_of_a_deal_from_the_same_version_the_second_is_refused(rep):
