@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from followups.choices import CheckInStatus
 from followups.models import CheckIn, Notification
+from followups.services.reminders import reminders_deliver_due
 from tests.factories import CheckInFactory
 from tests.followups.test_checkin_services import accepted_handoff
 
@@ -24,6 +25,8 @@ def test_a_rep_logs_an_overdue_checkin_at_risk_and_the_delivery_owner_is_told(pa
     upcoming = CheckInFactory(
         handoff=handoff, cadence_days=30, due_on=timezone.localdate() + datetime.timedelta(days=20)
     )
+    delivery_lead.working_hours_start, delivery_lead.working_hours_end = 0, 24
+    delivery_lead.save(update_fields=["working_hours_start", "working_hours_end"])
     mail.outbox.clear()
     login_as(rep)
 
@@ -51,6 +54,8 @@ def test_a_rep_logs_an_overdue_checkin_at_risk_and_the_delivery_owner_is_told(pa
     notification = Notification.objects.get(user=delivery_lead)
     assert notification.kind == "checkin_issue"
     assert "SSO promised for go-live" in notification.body
+    # (the email goes through the reminder outbox: deliver what is due, as the worker does)
+    reminders_deliver_due()
     assert [email.to for email in mail.outbox] == [[delivery_lead.email]]
     assert "SSO promised for go-live" in mail.outbox[0].body
     assert CheckIn.objects.get(pk=upcoming.pk).status == CheckInStatus.SCHEDULED

@@ -22,6 +22,7 @@ from followups.services.checkins import (
     checkins_schedule_for_handoff,
     user_rotate_feed_token,
 )
+from followups.services.reminders import reminders_deliver_due
 from handoffs.choices import HandoffStatus, LeadSource, Stage
 from handoffs.models import Deal
 from handoffs.services.handoffs import handoff_accept
@@ -225,18 +226,24 @@ def test_only_the_rep_or_their_manager_may_log_a_checkin(
 def test_issues_raised_notify_the_delivery_owner_in_app_and_by_email(
     rep, delivery_lead, checkin, django_capture_on_commit_callbacks
 ):
+    # given a delivery owner who reads email around the clock
+    delivery_lead.working_hours_start, delivery_lead.working_hours_end = 0, 24
+    delivery_lead.save(update_fields=["working_hours_start", "working_hours_end"])
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):
         checkin_log(
             actor=rep,
             checkin=checkin,
             **log_values(sentiment="at_risk", issues_raised="Invoices are wrong since the migration."),
         )
-    # then
+    # then nothing is mailed from the request: the email waits in the outbox
     notification = Notification.objects.get(user=delivery_lead)
     assert notification.kind == "checkin_issue"
     assert str(checkin.account) in notification.title
     assert "Invoices are wrong" in notification.body
+    assert mail.outbox == []
+    # and the worker delivers it
+    reminders_deliver_due()
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == [delivery_lead.email]
@@ -248,14 +255,14 @@ def test_issues_raised_notify_the_delivery_owner_in_app_and_by_email(
     assert "Invoices are wrong since the migration." in html
 
 
-def test_no_issue_email_for_a_delivery_owner_who_switched_them_off(
-    rep, delivery_lead, checkin, django_capture_on_commit_callbacks
-):
+def test_no_issue_email_for_a_delivery_owner_who_switched_them_off(rep, delivery_lead, checkin):
     # given
+    delivery_lead.working_hours_start, delivery_lead.working_hours_end = 0, 24
+    delivery_lead.save(update_fields=["working_hours_start", "working_hours_end"])
     NotificationPreference.objects.create(user=delivery_lead, kind="checkin_issue", email=False)
     # when
-    with django_capture_on_commit_callbacks(execute=True):
-        checkin_log(actor=rep, checkin=checkin, **log_values(issues_raised="Invoices are wrong."))
+    checkin_log(actor=rep, checkin=checkin, **log_values(issues_raised="Invoices are wrong."))
+    reminders_deliver_due()
     # then
     assert Notification.objects.filter(user=delivery_lead).count() == 1
     assert mail.outbox == []
