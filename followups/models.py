@@ -255,7 +255,11 @@ class HandoffLatency(models.Model):
 
     class Meta:
         ordering = ["-closed_on"]
-        indexes = [models.Index(fields=["closed_on"], name="handoff_latency_closed_idx")]
+        indexes = [
+            models.Index(fields=["closed_on"], name="handoff_latency_closed_idx"),
+            # A manager's figures: their team's hand-offs closed in the period or the trend's weeks.
+            models.Index(fields=["team", "closed_on"], name="handoff_latency_team_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Latency of hand-off {self.handoff_id}"

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.choices import Role
@@ -63,6 +64,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "summary": summary,
         "codes": [RULES[code] for code in DROP_CODES],
         "period_query": _period_query(request),
+        "drill_urls": {code: reverse("followups:report_drilldown", args=[code]) for code in [*DROP_CODES, "all"]},
         "latency_metrics": LATENCY_METRICS,
         "csv_tables": CSV_TABLES,
     }
