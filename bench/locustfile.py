@@ -41,47 +41,59 @@ RAW_OUT = os.environ["BENCH_RAW_OUT"]
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def web_cpu_seconds() -> float | None:
-    """User + system CPU seconds of the gunicorn master and its workers so far."""
-    if not WEB_PID:
-        return None
+def web_processes() -> list[psutil.Process]:
+    """The gunicorn master and its workers."""
     try:
         master = psutil.Process(WEB_PID)
-        processes = [master, *master.children(recursive=True)]
+        return [master, *master.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return None
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+        return []
 
 
-def database_cpu_seconds() -> float | None:
-    """User + system CPU seconds of the PostgreSQL backends serving the bench database.
-
-    Backends show their database in their process title ("postgres: 15/main: postgres
-    baton_bench 127.0.0.1(43614) idle"); the web workers keep their connections
-    (CONN_MAX_AGE), so the same backends serve the whole run.
-    """
-    if not DB_NAME:
-        return None
-    total = 0.0
-    found = False
+def database_processes() -> list[psutil.Process]:
+    """The PostgreSQL backends of the bench database: they show it in their process
+    title ("postgres: 15/main: postgres baton_bench 127.0.0.1(43614) idle")."""
+    backends = []
     for process in psutil.process_iter(["cmdline"]):
         title = " ".join(process.info["cmdline"] or [])
-        if not title.startswith("postgres: ") or f" {DB_NAME} " not in title:
-            continue
-        try:
-            times = process.cpu_times()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        total += times.user + times.system
-        found = True
-    return total if found else None
+        if title.startswith("postgres: ") and f" {DB_NAME} " in title:
+            backends.append(process)
+    return backends
+
+
+class CpuMeter:
+    """CPU seconds (user + system) a changing set of processes spent while measuring.
+
+    Processes come and go (a web worker reconnects once its connection is older than
+    CONN_MAX_AGE), so the meter samples every second and keeps each process's last
+    reading; a process first seen after the start counts from zero.
+    """
+
+    def __init__(self, find_processes) -> None:
+        self.find_processes = find_processes
+        self.baseline: dict[int, float] = {}
+        self.latest: dict[int, float] = {}
+        self.started = False
+
+    def sample(self) -> None:
+        for process in self.find_processes():
+            try:
+                times = process.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            used = times.user + times.system
+            if not self.started:
+                self.baseline[process.pid] = used
+            self.latest[process.pid] = used
+
+    def start(self) -> None:
+        self.sample()
+        self.started = True
+
+    def seconds(self) -> float | None:
+        if not self.latest:
+            return None
+        return sum(used - self.baseline.get(pid, 0.0) for pid, used in self.latest.items())
 
 
 class Measurement:
@@ -98,10 +110,8 @@ class Measurement:
         self.response_times: list[float] = []
         self.failures = 0
         self.failure_samples: list[str] = []
-        self.web_cpu_at_start: float | None = None
-        self.web_cpu_at_stop: float | None = None
-        self.database_cpu_at_start: float | None = None
-        self.database_cpu_at_stop: float | None = None
+        self.web_cpu = CpuMeter(web_processes) if WEB_PID else None
+        self.database_cpu = CpuMeter(database_processes) if DB_NAME else None
         self.load_average_at_start: float | None = None
 
     def user_ready(self, environment) -> None:
@@ -114,29 +124,33 @@ class Measurement:
         # A warm-up first: each gunicorn worker compiles the page's templates and
         # fills its caches on its first requests.
         gevent.sleep(WARMUP_SECONDS)
-        self.web_cpu_at_start = web_cpu_seconds()
-        self.database_cpu_at_start = database_cpu_seconds()
+        meters = [meter for meter in (self.web_cpu, self.database_cpu) if meter is not None]
+        for meter in meters:
+            meter.start()
         self.load_average_at_start = os.getloadavg()[0]
         self.started_at = time.perf_counter()
         self.measuring = True
-        gevent.sleep(SECONDS)
+        deadline = self.started_at + SECONDS
+        while (left := deadline - time.perf_counter()) > 0:
+            gevent.sleep(min(1.0, left))
+            for meter in meters:
+                meter.sample()
         self.measuring = False
         self.stopped_at = time.perf_counter()
-        self.web_cpu_at_stop = web_cpu_seconds()
-        self.database_cpu_at_stop = database_cpu_seconds()
         environment.runner.quit()
 
     def write(self) -> None:
         duration = (self.stopped_at or time.perf_counter()) - self.started_at if self.started_at else 0.0
         times = sorted(self.response_times)
 
-        def per_request_ms(start: float | None, stop: float | None) -> float | None:
-            if not times or start is None or stop is None:
+        def per_request_ms(meter: CpuMeter | None) -> float | None:
+            seconds = meter.seconds() if meter is not None else None
+            if not times or seconds is None:
                 return None
-            return round((stop - start) * 1000 / len(times), 2)
+            return round(seconds * 1000 / len(times), 2)
 
-        web_cpu_per_request = per_request_ms(self.web_cpu_at_start, self.web_cpu_at_stop)
-        database_cpu_per_request = per_request_ms(self.database_cpu_at_start, self.database_cpu_at_stop)
+        web_cpu_per_request = per_request_ms(self.web_cpu)
+        database_cpu_per_request = per_request_ms(self.database_cpu)
 
         def percentile(share: float) -> float | None:
             if not times:

@@ -53,7 +53,8 @@ def merge(results: Path, run_settings: dict) -> dict:
         elif page["status"] == "ok" and load is None:
             merged["status"] = "not loaded (locust failed, see bench/results/logs)"
         elif load is not None and (load["login_failures"] or not load["requests"]):
-            merged["status"] = "load failed: " + "; ".join(load["login_failures"][:2] or ["no request answered"])
+            reasons = load["login_failures"][:2] or load["failure_samples"][:1] or ["no request answered"]
+            merged["status"] = "load failed: " + "; ".join(reasons)
         if page.get("is_ceiling"):
             ceiling = merged
         pages.append(merged)
