@@ -33,6 +33,16 @@ class ReportPeriodForm(forms.Form):
     def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        # Bootstrap classes on the widgets themselves: the report page renders this form
+        # on every view, and crispy's per-field templates cost more than the report's data.
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] += " is-invalid"
 
     def clean(self) -> dict:
         cleaned = super().clean()
