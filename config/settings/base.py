@@ -162,6 +162,9 @@ CELERY_BEAT_SCHEDULE_FILE = str(VAR_DIR / "celerybeat-schedule")
 BATON_REMINDER_LEASE_SECONDS = env_int("BATON_REMINDER_LEASE_SECONDS", 120, minimum=5)
 BATON_REMINDER_BATCH_SIZE = env_int("BATON_REMINDER_BATCH_SIZE", 100, minimum=1)
 BATON_REMINDER_MAX_ATTEMPTS = env_int("BATON_REMINDER_MAX_ATTEMPTS", 6, minimum=1)
+# How many sender tasks one wake-up may start when a backlog is due (each claims its own
+# batches; as many run at once as the worker has processes).
+BATON_REMINDER_SENDERS = env_int("BATON_REMINDER_SENDERS", 4, minimum=1)
 # May a rep (not only a manager) propose the delivery owner of their own hand-off?
 BATON_REPS_MAY_PROPOSE_OWNER = env_bool("BATON_REPS_MAY_PROPOSE_OWNER", False)
 # How long a customer's status-page link stays valid.
