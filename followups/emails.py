@@ -8,6 +8,8 @@ recognised by the mail server or the recipient's client.
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -37,8 +39,14 @@ def _build(name: str, *, to: User, context: dict, message_id: str) -> EmailMulti
     return message
 
 
+@functools.cache
+def _profile_path() -> str:
+    # Every reminder e-mail links here; reverse() once per process, not per e-mail.
+    return reverse("accounts:profile")
+
+
 def _preferences_url() -> str:
-    return _absolute(reverse("accounts:profile"))
+    return _absolute(_profile_path())
 
 
 def reminder_email(reminder: Reminder, description: ItemDescription, *, message_id: str) -> EmailMultiAlternatives:

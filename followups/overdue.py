@@ -15,7 +15,7 @@ depends on the recipient's working hours in their own time zone, not on this.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
@@ -175,6 +175,17 @@ def _safe_reverse(name: str, *args) -> str:
         return "/"
 
 
+def _path_for_each(name: str) -> Callable[[int], str]:
+    """reverse(name, args=[pk]) for any pk at the cost of one reverse(): a worker's batch
+    describes hundreds of items, and reverse() is not cheap."""
+    sentinel = 987654321987
+    path = _safe_reverse(name, sentinel)
+    head, found, tail = path.partition(str(sentinel))
+    if not found:
+        return lambda pk: path
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescription]:
     """A description of each item, in one query per kind (the worker's batches)."""
     item_ids = list(item_ids)
@@ -182,23 +193,26 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
         return {}
     descriptions: dict[int, ItemDescription] = {}
     if kind == ReminderKind.CHECKIN_OVERDUE:
+        my_checkins = _safe_reverse("followups:my_checkins")
         for checkin in CheckIn.objects.filter(pk__in=item_ids).select_related("account"):
             descriptions[checkin.pk] = ItemDescription(
                 title=f"Check-in with {checkin.account} is overdue",
                 detail=f"It was due on {checkin.due_on:%d %b %Y}.",
-                path=_safe_reverse("followups:my_checkins"),
+                path=my_checkins,
                 account=str(checkin.account),
             )
     elif kind == ReminderKind.STEP_OVERDUE:
+        handoff_path = _path_for_each("handoffs:handoff_detail")
         for step in HandoffStep.objects.filter(pk__in=item_ids).select_related("handoff__deal__account"):
             deal = step.handoff.deal
             descriptions[step.pk] = ItemDescription(
                 title=f"Hand-off step “{step.title}” for {deal} is overdue",
                 detail=f"It was due on {step.due_on:%d %b %Y}.",
-                path=_safe_reverse("handoffs:handoff_detail", step.handoff_id),
+                path=handoff_path(step.handoff_id),
                 account=str(deal.account),
             )
     elif kind in (ReminderKind.MEETING_NOT_SCHEDULED, ReminderKind.OWNER_NOT_ACCEPTED):
+        handoff_path = _path_for_each("handoffs:handoff_detail")
         for handoff in Handoff.objects.filter(pk__in=item_ids).select_related("deal__account"):
             deal = handoff.deal
             if kind == ReminderKind.MEETING_NOT_SCHEDULED:
@@ -208,16 +222,17 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
             descriptions[handoff.pk] = ItemDescription(
                 title=title,
                 detail=f"The deal was won on {handoff.closed_on:%d %b %Y}.",
-                path=_safe_reverse("handoffs:handoff_detail", handoff.pk),
+                path=handoff_path(handoff.pk),
                 account=str(deal.account),
             )
     elif kind == ReminderKind.NEXT_STEP_OVERDUE:
+        deal_path = _path_for_each("handoffs:deal_detail")
         for deal in Deal.objects.filter(pk__in=item_ids).select_related("account"):
             due = f"{deal.next_step_due:%d %b %Y}" if deal.next_step_due else "an unknown date"
             descriptions[deal.pk] = ItemDescription(
                 title=f"The next step of {deal} is overdue",
                 detail=f"“{deal.next_step}” was due on {due}.",
-                path=_safe_reverse("handoffs:deal_detail", deal.pk),
+                path=deal_path(deal.pk),
                 account=str(deal.account),
             )
     return descriptions

@@ -366,6 +366,27 @@ def reminders_wake_senders(*, now: datetime.datetime | None = None) -> int:
 # ---------------------------------------------------------------- claim and deliver
 
 
+# The claim in one statement: rows whose lease expired first (their worker died), then
+# due rows in send_after order, each through the partial index that matches its
+# predicate exactly (reminder_lease_idx, reminder_pending_due_idx); rows another
+# worker's claim holds are skipped, not waited for.
+_CLAIM_SQL = """
+WITH expired AS (
+    SELECT id FROM followups_reminder
+    WHERE status = %(sending)s AND lease_expires_at <= %(now)s
+    ORDER BY lease_expires_at LIMIT %(batch_size)s FOR UPDATE SKIP LOCKED
+), pending AS (
+    SELECT id FROM followups_reminder
+    WHERE status = %(pending)s AND send_after <= %(now)s
+    ORDER BY send_after LIMIT (%(batch_size)s - (SELECT count(*) FROM expired)) FOR UPDATE SKIP LOCKED
+)
+UPDATE followups_reminder
+SET status = %(sending)s, lease_expires_at = %(lease)s, attempts = attempts + 1
+WHERE id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM pending))
+RETURNING id
+"""
+
+
 def reminders_claim(
     *, now: datetime.datetime | None = None, batch_size: int | None = None, lease_seconds: int | None = None
 ) -> tuple[list[int], datetime.datetime]:
@@ -377,9 +398,23 @@ def reminders_claim(
     now = now or timezone.now()
     batch_size = batch_size or settings.BATON_REMINDER_BATCH_SIZE
     lease = now + datetime.timedelta(seconds=lease_seconds or settings.BATON_REMINDER_LEASE_SECONDS)
+    if connection.vendor == "postgresql":
+        # One statement, so one transaction and one round trip of its own.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL,
+                {
+                    "sending": ReminderStatus.SENDING,
+                    "pending": ReminderStatus.PENDING,
+                    "now": now,
+                    "lease": lease,
+                    "batch_size": batch_size,
+                },
+            )
+            return sorted(row[0] for row in cursor.fetchall()), lease
+    # SQLite serialises writers, so the same two reads and one update in a transaction
+    # claim as exclusively.
     with transaction.atomic():
-        # Two queries, each matching one partial index exactly (reminder_lease_idx,
-        # reminder_pending_due_idx), rather than an OR that matches neither.
         expired = list(
             Reminder.objects.select_for_update(skip_locked=True)
             .filter(status=ReminderStatus.SENDING, lease_expires_at__lte=now)
@@ -397,7 +432,7 @@ def reminders_claim(
             Reminder.objects.filter(id__in=ids).update(
                 status=ReminderStatus.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
             )
-    return ids, lease
+    return sorted(ids), lease
 
 
 @dataclass
@@ -471,7 +506,28 @@ def _record_failure(reminders: list[Reminder], *, lease: datetime.datetime, erro
     return retried, failed
 
 
-@transaction.atomic
+# Marks the rows this claim still holds sent and rings their recipients' bells, in one
+# round trip (the e-mail is out: this is on every message's critical path).
+_MARK_SENT_SQL = """
+SET LOCAL synchronous_commit TO OFF;
+WITH marked AS (
+    UPDATE followups_reminder
+    SET status = %(sent)s, sent_at = %(now)s, message_id = %(message_id)s, lease_expires_at = NULL, last_error = ''
+    WHERE id = ANY(%(ids)s::bigint[]) AND status = %(sending)s AND lease_expires_at = %(lease)s
+    RETURNING id
+), bell AS (
+    INSERT INTO followups_notification (user_id, kind, title, body, url, created_at)
+    SELECT n.user_id, n.kind, n.title, n.body, n.url, %(now)s
+    FROM unnest(
+        %(n_reminders)s::bigint[], %(n_users)s::bigint[], %(n_kinds)s::text[],
+        %(n_titles)s::text[], %(n_bodies)s::text[], %(n_urls)s::text[]
+    ) AS n(reminder_id, user_id, kind, title, body, url)
+    JOIN marked ON marked.id = n.reminder_id
+)
+SELECT count(*) FROM marked
+"""
+
+
 def _mark_sent(
     reminders: list[Reminder],
     *,
@@ -485,27 +541,59 @@ def _mark_sent(
     our lease expired is theirs to finish, so no second notification is written.
     """
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        # One commit per accepted e-mail would otherwise wait for a WAL flush each time.
-        # If the database crashes in the next few hundred milliseconds, a row may lose
-        # its `sent` mark and be sent again, recognisably, with the same Message-ID:
-        # at least once, never lost, which is the outbox's promise anyway.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    marked = 0
-    notifications = []
+    bell: list[tuple[int, Notification]] = []
     for reminder in reminders:
-        updated = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING, lease_expires_at=lease).update(
-            status=ReminderStatus.SENT, sent_at=now, message_id=message_id, lease_expires_at=None, last_error=""
-        )
-        marked += updated
-        if updated and reminder.kind != ReminderKind.NOTIFICATION:
+        if reminder.kind != ReminderKind.NOTIFICATION:
             description = descriptions.get((reminder.kind, reminder.item_id))
             if description is not None:
-                notifications.append(emails.reminder_notification(reminder, description))
+                bell.append((reminder.pk, emails.reminder_notification(reminder, description)))
+    if connection.vendor == "postgresql":
+        # One round trip: outside a transaction, PostgreSQL runs the statements of one
+        # query string as one transaction. synchronous_commit off: a commit per
+        # accepted e-mail would otherwise wait for a WAL flush each time. If the database crashes in the next few hundred
+        # milliseconds, a row may lose its `sent` mark and be sent again, recognisably,
+        # with the same Message-ID: at least once, never lost, the outbox's promise.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _MARK_SENT_SQL,
+                {
+                    "sent": ReminderStatus.SENT,
+                    "sending": ReminderStatus.SENDING,
+                    "now": now,
+                    "message_id": message_id,
+                    "ids": [reminder.pk for reminder in reminders],
+                    "lease": lease,
+                    "n_reminders": [reminder_id for reminder_id, _ in bell],
+                    "n_users": [notification.user_id for _, notification in bell],
+                    "n_kinds": [notification.kind for _, notification in bell],
+                    "n_titles": [notification.title for _, notification in bell],
+                    "n_bodies": [notification.body for _, notification in bell],
+                    "n_urls": [notification.url for _, notification in bell],
+                },
+            )
+            return cursor.fetchone()[0]
+    with transaction.atomic():
+        return _mark_sent_orm(reminders, bell, now=now, lease=lease, message_id=message_id)
+
+
+def _mark_sent_orm(
+    reminders: list[Reminder],
+    bell: list[tuple[int, Notification]],
+    *,
+    now: datetime.datetime,
+    lease: datetime.datetime,
+    message_id: str,
+) -> int:
+    marked_ids = set()
+    for reminder in reminders:
+        if Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING, lease_expires_at=lease).update(
+            status=ReminderStatus.SENT, sent_at=now, message_id=message_id, lease_expires_at=None, last_error=""
+        ):
+            marked_ids.add(reminder.pk)
+    notifications = [notification for reminder_id, notification in bell if reminder_id in marked_ids]
     if notifications:
         Notification.objects.bulk_create(notifications)
-    return marked
+    return len(marked_ids)
 
 
 def reminders_deliver_claimed(*, ids: Iterable[int], lease: datetime.datetime) -> DeliveryResult:
