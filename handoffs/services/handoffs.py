@@ -298,78 +298,60 @@ def _lock_step(*, actor: User, step: HandoffStep) -> tuple[HandoffStep, Handoff]
     return locked_step, handoff
 
 
-@transaction.atomic
-def handoff_step_complete(*, actor: User, step: HandoffStep) -> HandoffStep:
-    """Mark a step done, by the actor, now."""
+# What each change of a step's status records on the timeline.
+_STEP_EVENTS = {
+    StepStatus.DONE: (EventVerb.STEP_DONE, "{actor} completed the step “{title}”."),
+    StepStatus.SKIPPED: (EventVerb.STEP_SKIPPED, "{actor} skipped the step “{title}”: {reason}"),
+    StepStatus.OPEN: (EventVerb.STEP_REOPENED, "{actor} reopened the step “{title}”."),
+}
+
+
+def _step_set_status(*, actor: User, step: HandoffStep, status: str, skip_reason: str = "") -> HandoffStep:
+    """Close (done, skipped) or reopen a step, under the hand-off's lock, on the timeline."""
     locked, handoff = _lock_step(actor=actor, step=step)
-    if locked.status != StepStatus.OPEN:
+    closing = status != StepStatus.OPEN
+    if closing and locked.status != StepStatus.OPEN:
         _refuse(f"“{locked.title}” is already {locked.get_status_display().lower()}.")
-    locked.status = StepStatus.DONE
-    locked.done_by = actor
-    locked.done_at = timezone.now()
+    if not closing and locked.status == StepStatus.OPEN:
+        _refuse(f"“{locked.title}” is already open.")
+    locked.status = status
+    locked.done_by = actor if closing else None
+    locked.done_at = timezone.now() if closing else None
+    locked.skip_reason = skip_reason
     locked.full_clean()
     locked.save()
+    verb, message = _STEP_EVENTS[status]
     event_record(
         account=handoff.deal.account,
         subject=handoff.deal,
-        verb=EventVerb.STEP_DONE,
-        message=f"{actor} completed the step “{locked.title}”.",
+        verb=verb,
+        message=message.format(actor=actor, title=locked.title, reason=skip_reason),
         actor=actor,
         data={"handoff_id": handoff.pk, "step_id": locked.pk},
     )
-    if locked.due_on < timezone.localdate():
+    if closing and locked.due_on < timezone.localdate():
         _resolved_on_commit(HandoffStep, ITEM_KIND_STEP_OVERDUE, locked.pk)
     return locked
+
+
+@transaction.atomic
+def handoff_step_complete(*, actor: User, step: HandoffStep) -> HandoffStep:
+    """Mark a step done, by the actor, now."""
+    return _step_set_status(actor=actor, step=step, status=StepStatus.DONE)
 
 
 @transaction.atomic
 def handoff_step_skip(*, actor: User, step: HandoffStep, reason: str) -> HandoffStep:
     """Skip a step on purpose, saying why (the record keeps who and when)."""
-    locked, handoff = _lock_step(actor=actor, step=step)
-    if locked.status != StepStatus.OPEN:
-        _refuse(f"“{locked.title}” is already {locked.get_status_display().lower()}.")
     if not reason.strip():
         _refuse("Say why this step is skipped.", "reason")
-    locked.status = StepStatus.SKIPPED
-    locked.done_by = actor
-    locked.done_at = timezone.now()
-    locked.skip_reason = reason.strip()[:300]
-    locked.full_clean()
-    locked.save()
-    event_record(
-        account=handoff.deal.account,
-        subject=handoff.deal,
-        verb=EventVerb.STEP_SKIPPED,
-        message=f"{actor} skipped the step “{locked.title}”: {locked.skip_reason}",
-        actor=actor,
-        data={"handoff_id": handoff.pk, "step_id": locked.pk},
-    )
-    if locked.due_on < timezone.localdate():
-        _resolved_on_commit(HandoffStep, ITEM_KIND_STEP_OVERDUE, locked.pk)
-    return locked
+    return _step_set_status(actor=actor, step=step, status=StepStatus.SKIPPED, skip_reason=reason.strip()[:300])
 
 
 @transaction.atomic
 def handoff_step_reopen(*, actor: User, step: HandoffStep) -> HandoffStep:
     """Put a done or skipped step back to open (ticked by mistake)."""
-    locked, handoff = _lock_step(actor=actor, step=step)
-    if locked.status == StepStatus.OPEN:
-        _refuse(f"“{locked.title}” is already open.")
-    locked.status = StepStatus.OPEN
-    locked.done_by = None
-    locked.done_at = None
-    locked.skip_reason = ""
-    locked.full_clean()
-    locked.save()
-    event_record(
-        account=handoff.deal.account,
-        subject=handoff.deal,
-        verb=EventVerb.STEP_REOPENED,
-        message=f"{actor} reopened the step “{locked.title}”.",
-        actor=actor,
-        data={"handoff_id": handoff.pk, "step_id": locked.pk},
-    )
-    return locked
+    return _step_set_status(actor=actor, step=step, status=StepStatus.OPEN)
 
 
 # --- the three-way meeting ---------------------------------------------------------
