@@ -369,16 +369,20 @@ def reminders_wake_senders(*, now: datetime.datetime | None = None) -> int:
 # The claim in one statement: rows whose lease expired first (their worker died), then
 # due rows in send_after order, each through the partial index that matches its
 # predicate exactly (reminder_lease_idx, reminder_pending_due_idx); rows another
-# worker's claim holds are skipped, not waited for.
+# worker's claim holds are skipped, not waited for. A digest user's non-urgent rows are
+# left to _CLAIM_DIGESTS_SQL, which takes all of a user's at once.
 _CLAIM_SQL = """
 WITH expired AS (
     SELECT id FROM followups_reminder
     WHERE status = %(sending)s AND lease_expires_at <= %(now)s
     ORDER BY lease_expires_at LIMIT %(batch_size)s FOR UPDATE SKIP LOCKED
 ), pending AS (
-    SELECT id FROM followups_reminder
-    WHERE status = %(pending)s AND send_after <= %(now)s
-    ORDER BY send_after LIMIT (%(batch_size)s - (SELECT count(*) FROM expired)) FOR UPDATE SKIP LOCKED
+    SELECT r.id FROM followups_reminder AS r
+    WHERE r.status = %(pending)s AND r.send_after <= %(now)s
+        AND (r.urgent OR NOT EXISTS (
+            SELECT 1 FROM accounts_user AS u WHERE u.id = r.recipient_id AND u.wants_daily_digest
+        ))
+    ORDER BY r.send_after LIMIT (%(batch_size)s - (SELECT count(*) FROM expired)) FOR UPDATE SKIP LOCKED
 )
 UPDATE followups_reminder
 SET status = %(sending)s, lease_expires_at = %(lease)s, attempts = attempts + 1
@@ -386,35 +390,75 @@ WHERE id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM pending))
 RETURNING id
 """
 
+# Every due non-urgent reminder of up to `users` digest users, so that each gets one
+# e-mail however many reminders are due (more than a batch, or claimed by several
+# workers at once). One claimer at a time (a transaction-scoped advisory lock, released
+# when this statement commits): two workers never split one user's digest.
+_CLAIM_DIGESTS_SQL = """
+WITH gate AS (
+    SELECT pg_try_advisory_xact_lock(%(lock)s) AS held
+), recipients AS (
+    SELECT u.id FROM accounts_user AS u, gate
+    WHERE gate.held AND u.wants_daily_digest AND EXISTS (
+        SELECT 1 FROM followups_reminder AS r
+        WHERE r.recipient_id = u.id AND r.status = %(pending)s AND r.send_after <= %(now)s AND NOT r.urgent
+    )
+    ORDER BY u.id LIMIT %(users)s
+)
+UPDATE followups_reminder
+SET status = %(sending)s, lease_expires_at = %(lease)s, attempts = attempts + 1
+WHERE recipient_id IN (SELECT id FROM recipients)
+    AND status = %(pending)s AND send_after <= %(now)s AND NOT urgent
+RETURNING id
+"""
+# An arbitrary constant naming the digest claim's advisory lock.
+DIGEST_CLAIM_LOCK = 0x6261746F6E01
+
 
 def reminders_claim(
     *, now: datetime.datetime | None = None, batch_size: int | None = None, lease_seconds: int | None = None
 ) -> tuple[list[int], datetime.datetime]:
-    """Claim up to `batch_size` due reminders for this worker; returns their ids and the lease.
+    """Claim due reminders for this worker; returns their ids and the lease.
 
-    Rows locked by another worker's claim are skipped, not waited for. The lease's expiry
-    time doubles as this claim's token: a row is marked sent only if it still holds it.
+    Up to `batch_size` rows, plus every due reminder of the digest users whose digest
+    this claim takes on. Rows locked by another worker's claim are skipped, not waited
+    for. The lease's expiry time doubles as this claim's token: a row is marked sent
+    only if it still holds it.
     """
     now = now or timezone.now()
     batch_size = batch_size or settings.BATON_REMINDER_BATCH_SIZE
     lease = now + datetime.timedelta(seconds=lease_seconds or settings.BATON_REMINDER_LEASE_SECONDS)
     if connection.vendor == "postgresql":
-        # One statement, so one transaction and one round trip of its own.
+        params = {
+            "sending": ReminderStatus.SENDING,
+            "pending": ReminderStatus.PENDING,
+            "now": now,
+            "lease": lease,
+            "batch_size": batch_size,
+            "lock": DIGEST_CLAIM_LOCK,
+            "users": batch_size,
+        }
+        ids = []
+        # Each statement is its own transaction, one round trip each.
         with connection.cursor() as cursor:
-            cursor.execute(
-                _CLAIM_SQL,
-                {
-                    "sending": ReminderStatus.SENDING,
-                    "pending": ReminderStatus.PENDING,
-                    "now": now,
-                    "lease": lease,
-                    "batch_size": batch_size,
-                },
-            )
-            return sorted(row[0] for row in cursor.fetchall()), lease
-    # SQLite serialises writers, so the same two reads and one update in a transaction
-    # claim as exclusively.
+            cursor.execute(_CLAIM_DIGESTS_SQL, params)
+            ids.extend(row[0] for row in cursor.fetchall())
+            cursor.execute(_CLAIM_SQL, params)
+            ids.extend(row[0] for row in cursor.fetchall())
+        return sorted(ids), lease
+    # SQLite serialises writers, so the same reads and updates in one transaction claim
+    # as exclusively.
     with transaction.atomic():
+        due_digest = Q(
+            status=ReminderStatus.PENDING, send_after__lte=now, urgent=False, recipient__wants_daily_digest=True
+        )
+        digest_users = list(
+            Reminder.objects.filter(due_digest)
+            .order_by("recipient_id")
+            .values_list("recipient_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        digest = list(Reminder.objects.filter(due_digest, recipient_id__in=digest_users).values_list("id", flat=True))
         expired = list(
             Reminder.objects.select_for_update(skip_locked=True)
             .filter(status=ReminderStatus.SENDING, lease_expires_at__lte=now)
@@ -424,10 +468,11 @@ def reminders_claim(
         pending = list(
             Reminder.objects.select_for_update(skip_locked=True)
             .filter(status=ReminderStatus.PENDING, send_after__lte=now)
+            .exclude(urgent=False, recipient__wants_daily_digest=True)
             .order_by("send_after")
             .values_list("id", flat=True)[: batch_size - len(expired)]
         )
-        ids = expired + pending
+        ids = digest + expired + pending
         if ids:
             Reminder.objects.filter(id__in=ids).update(
                 status=ReminderStatus.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1

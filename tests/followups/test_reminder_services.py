@@ -18,6 +18,7 @@ from followups.services.reminders import (
     reminder_retry,
     reminders_cancel_for_item,
     reminders_claim,
+    reminders_deliver_claimed,
     reminders_deliver_due,
     reminders_scan,
 )
@@ -250,6 +251,32 @@ def test_it_sends_digest_users_one_email_a_day_with_all_their_reminders(rep):
     assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.SENT}
     assert len(set(Reminder.objects.values_list("message_id", flat=True))) == 1
     assert Notification.objects.filter(user=rep).count() == 2
+
+
+def test_it_sends_a_digest_user_one_email_when_their_reminders_fill_several_batches(rep, other_rep, settings):
+    # given: a digest user with five reminders due tomorrow morning, batches of two, and
+    # someone else's reminders due as well
+    settings.BATON_REMINDER_BATCH_SIZE = 2
+    rep.wants_daily_digest = True
+    rep.save(update_fields=["wants_daily_digest"])
+    with time_machine.travel(NOON_ISH, tick=False) as traveller:
+        steps = [overdue_step(rep, days_late=days) for days in range(2, 7)]
+        overdue_step(other_rep)
+        overdue_step(other_rep)
+        reminders_scan()
+        traveller.move_to(datetime.datetime(2025, 6, 12, 9, 0, tzinfo=datetime.UTC))
+        # when: two workers claim at the same moment, then each delivers what it holds
+        first_ids, first_lease = reminders_claim()
+        second_ids, second_lease = reminders_claim()
+        reminders_deliver_claimed(ids=first_ids, lease=first_lease)
+        reminders_deliver_claimed(ids=second_ids, lease=second_lease)
+        reminders_deliver_due()
+    # then: one digest with all five, and the other user's two reminders
+    [digest] = [email for email in mail.outbox if email.to == [rep.email]]
+    assert "5 items" in digest.subject
+    assert all(step.title in digest.body for step in steps)
+    assert len([email for email in mail.outbox if email.to == [other_rep.email]]) == 2
+    assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.SENT}
 
 
 def test_it_claims_a_row_again_only_after_its_lease_expired(rep, at_noon, settings):

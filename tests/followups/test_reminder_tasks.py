@@ -45,6 +45,26 @@ def test_it_wakes_the_sender_once_the_scan_committed(rep, wakes, django_capture_
 
 
 @pytest.mark.django_db
+def test_it_wakes_one_sender_per_due_batch_up_to_the_limit(rep, settings, wakes, django_capture_on_commit_callbacks):
+    # given: batches of two, at most three senders
+    settings.BATON_REMINDER_BATCH_SIZE = 2
+    settings.BATON_REMINDER_SENDERS = 3
+    for _ in range(3):
+        overdue_step(rep)
+    # when: three reminders are due, then eight
+    with django_capture_on_commit_callbacks(execute=True):
+        scan_overdue_items()
+    woken_for_three = len(wakes)
+    for _ in range(5):
+        overdue_step(rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        scan_overdue_items()
+    # then: two senders for two batches, then the limit of three
+    assert woken_for_three == 2
+    assert len(wakes) - woken_for_three == 3
+
+
+@pytest.mark.django_db
 def test_it_does_not_wake_the_sender_when_nothing_is_due(rep, wakes, django_capture_on_commit_callbacks):
     # when
     with django_capture_on_commit_callbacks(execute=True):
