@@ -165,6 +165,9 @@ BATON_REMINDER_MAX_ATTEMPTS = env_int("BATON_REMINDER_MAX_ATTEMPTS", 6, minimum=
 # How many sender tasks one wake-up may start when a backlog is due (each claims its own
 # batches; as many run at once as the worker has processes).
 BATON_REMINDER_SENDERS = env_int("BATON_REMINDER_SENDERS", 4, minimum=1)
+# The days on which non-urgent reminders go out, for everyone (e.g. mon,tue,wed,thu,fri
+# to keep weekends quiet); on other days they wait for the next working day's start.
+BATON_WORKING_DAYS = env_list("BATON_WORKING_DAYS", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
 # May a rep (not only a manager) propose the delivery owner of their own hand-off?
 BATON_REPS_MAY_PROPOSE_OWNER = env_bool("BATON_REPS_MAY_PROPOSE_OWNER", False)
 # How long a customer's status-page link stays valid.

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, F, Q, QuerySet, Value
@@ -57,25 +57,59 @@ RETRY_MAX_SECONDS = 3600
 # ---------------------------------------------------------------- working hours
 
 
-def next_working_time(*, now: datetime.datetime, tz_name: str, start_hour: int, end_hour: int) -> datetime.datetime:
-    """The first instant at or after `now` inside the working hours [start, end) local time.
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EVERY_DAY = frozenset(range(7))
+
+
+def working_weekdays() -> frozenset[int]:
+    """settings.BATON_WORKING_DAYS as date.weekday() numbers (Monday 0)."""
+    names = [name.strip().lower()[:3] for name in settings.BATON_WORKING_DAYS]
+    unknown = [name for name in names if name not in WEEKDAY_NAMES]
+    if unknown or not names:
+        raise ImproperlyConfigured(
+            f"BATON_WORKING_DAYS={settings.BATON_WORKING_DAYS!r}: name days as mon,tue,wed,thu,fri,sat,sun."
+        )
+    return frozenset(WEEKDAY_NAMES.index(name) for name in names)
+
+
+def _next_working_day(day: datetime.date, working_days: frozenset[int]) -> datetime.date:
+    while day.weekday() not in working_days:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def next_working_time(
+    *,
+    now: datetime.datetime,
+    tz_name: str,
+    start_hour: int,
+    end_hour: int,
+    working_days: frozenset[int] = EVERY_DAY,
+) -> datetime.datetime:
+    """The first instant at or after `now` inside the working hours [start, end) local time,
+    on a working day.
 
     Built from the local calendar date and hour, then converted back to UTC by zoneinfo,
     so that a DST change moves the UTC instant, never the local 9 o'clock.
     """
     tz = _zone(tz_name)
     local = now.astimezone(tz)
-    if start_hour <= local.hour < end_hour:
+    working_today = local.weekday() in working_days
+    if working_today and start_hour <= local.hour < end_hour:
         return now
-    day = local.date() if local.hour < start_hour else local.date() + datetime.timedelta(days=1)
+    day = local.date() if working_today and local.hour < start_hour else local.date() + datetime.timedelta(days=1)
+    day = _next_working_day(day, working_days)
     return datetime.datetime.combine(day, datetime.time(start_hour), tzinfo=tz).astimezone(datetime.UTC)
 
 
-def next_digest_time(*, now: datetime.datetime, tz_name: str, start_hour: int) -> datetime.datetime:
+def next_digest_time(
+    *, now: datetime.datetime, tz_name: str, start_hour: int, working_days: frozenset[int] = EVERY_DAY
+) -> datetime.datetime:
     """When a digest user's next daily e-mail goes out: the next start of their working day."""
     tz = _zone(tz_name)
     local = now.astimezone(tz)
     day = local.date() if local.hour < start_hour else local.date() + datetime.timedelta(days=1)
+    day = _next_working_day(day, working_days)
     return datetime.datetime.combine(day, datetime.time(start_hour), tzinfo=tz).astimezone(datetime.UTC)
 
 
@@ -93,20 +127,31 @@ def send_after_for(user: User, *, now: datetime.datetime, urgent: bool = False) 
     (and, for digest users, with their next daily digest)."""
     if urgent:
         return now
+    return _send_after(user, now=now, working_days=working_weekdays())
+
+
+def _send_after(user: User, *, now: datetime.datetime, working_days: frozenset[int]) -> datetime.datetime:
     if user.wants_daily_digest:
-        return next_digest_time(now=now, tz_name=user.timezone, start_hour=user.working_hours_start)
+        return next_digest_time(
+            now=now, tz_name=user.timezone, start_hour=user.working_hours_start, working_days=working_days
+        )
     return next_working_time(
-        now=now, tz_name=user.timezone, start_hour=user.working_hours_start, end_hour=user.working_hours_end
+        now=now,
+        tz_name=user.timezone,
+        start_hour=user.working_hours_start,
+        end_hour=user.working_hours_end,
+        working_days=working_days,
     )
 
 
 def _send_after_by_user(now: datetime.datetime) -> dict[int, datetime.datetime]:
     """send_after of a non-urgent reminder for every active user (a few thousand at most)."""
+    working_days = working_weekdays()
     result = {}
     for user in User.objects.filter(is_active=True).only(
         "id", "timezone", "working_hours_start", "working_hours_end", "wants_daily_digest"
     ):
-        result[user.pk] = send_after_for(user, now=now)
+        result[user.pk] = _send_after(user, now=now, working_days=working_days)
     return result
 
 

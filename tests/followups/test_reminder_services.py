@@ -139,6 +139,36 @@ def test_it_keeps_the_local_nine_oclock_across_daylight_saving_changes(now, expe
     assert send_after == expected
 
 
+@pytest.mark.parametrize(
+    ("working_days", "expected"),
+    [
+        # Weekends kept quiet: Monday 09:00.
+        (["mon", "tue", "wed", "thu", "fri"], datetime.datetime(2025, 6, 16, 9, 0, tzinfo=datetime.UTC)),
+        # Every day (the default): Saturday 09:00.
+        (["mon", "tue", "wed", "thu", "fri", "sat", "sun"], datetime.datetime(2025, 6, 14, 9, 0, tzinfo=datetime.UTC)),
+    ],
+)
+def test_it_holds_reminders_over_the_days_the_organisation_does_not_work(
+    rep, other_rep, settings, working_days, expected
+):
+    # given: Friday 19:00 UTC, after the rep's 9–18; the other rep takes a daily digest
+    settings.BATON_WORKING_DAYS = working_days
+    other_rep.wants_daily_digest = True
+    other_rep.save(update_fields=["wants_daily_digest"])
+    with time_machine.travel(datetime.datetime(2025, 6, 13, 19, 0, tzinfo=datetime.UTC), tick=False):
+        overdue_step(rep)
+        overdue_step(other_rep)
+        # when
+        reminders_scan()
+        delivered_now = reminders_deliver_due().sent
+    # then
+    assert delivered_now == 0
+    assert dict(Reminder.objects.values_list("recipient_id", "send_after")) == {
+        rep.pk: expected,
+        other_rep.pk: expected,
+    }
+
+
 def test_it_sends_an_urgent_admin_escalation_outside_working_hours(rep, manager, admin_user):
     # given: a step reminded, escalated to the manager, and still overdue; the admin works 9–18 UTC
     OrganisationSettings.objects.filter(pk=OrganisationSettings.load().pk).update(

@@ -26,6 +26,9 @@ def wakes(monkeypatch):
 
 
 def overdue_step(owner):
+    # Reachable at any hour, so that the test does not depend on when it runs.
+    owner.working_hours_start, owner.working_hours_end = 0, 24
+    owner.save(update_fields=["working_hours_start", "working_hours_end"])
     return HandoffStepFactory(
         handoff__deal__owner=owner, assignee=owner, due_on=timezone.localdate() - datetime.timedelta(days=1)
     )
