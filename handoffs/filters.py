@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -13,14 +13,20 @@ from accounts.models import Account, Contact, User
 from handoffs.choices import OPEN_STAGES, Stage
 from handoffs.models import Deal, DealContact
 from handoffs.selectors.deals import deal_owner_choices
+from handoffs.selectors.expressions import InSubquery
 
 OPEN = "open"
 CLOSED = "closed"
 
 
-def _contact_name_matches(text: str) -> tuple[Q, Concat]:
-    full_name = Concat("first_name", Value(" "), "last_name")
-    return Q(first_name__icontains=text) | Q(last_name__icontains=text) | Q(full_name__icontains=text), full_name
+def contacts_named(text: str) -> QuerySet[Contact]:
+    """Contacts whose first, last or full name contains `text`. Text without a space
+    cannot span the space of the full name, so the first and last names (each with its
+    own trigram index on PostgreSQL) answer alone; text with a space needs the full name."""
+    if any(character.isspace() for character in text):
+        full_name = Concat("first_name", Value(" "), "last_name")
+        return Contact.objects.annotate(full_name=full_name).filter(full_name__icontains=text)
+    return Contact.objects.filter(Q(first_name__icontains=text) | Q(last_name__icontains=text))
 
 
 class DealFilter(django_filters.FilterSet):
@@ -65,12 +71,18 @@ class DealFilter(django_filters.FilterSet):
         text = value.strip()
         if not text:
             return queryset
-        matches, full_name = _contact_name_matches(text)
-        named_contact = DealContact.objects.filter(
-            deal=OuterRef("pk"),
-            contact__in=Contact.objects.annotate(full_name=full_name).filter(matches).values("pk"),
+        # One id list per part, each from its own (trigram) index, rather than one OR
+        # across the joined accounts and contacts that no index can answer.
+        by_title = Deal.objects.filter(title__icontains=text).order_by().values("pk")
+        by_account = Account.objects.filter(name__icontains=text).order_by().values("pk")
+        by_contact = (
+            DealContact.objects.filter(contact__in=contacts_named(text).order_by().values("pk"))
+            .order_by()
+            .values("deal_id")
         )
-        return queryset.filter(Q(title__icontains=text) | Q(account__name__icontains=text) | Exists(named_contact))
+        return queryset.filter(
+            InSubquery("pk", by_title) | InSubquery("account_id", by_account) | InSubquery("pk", by_contact)
+        )
 
     def filter_stage(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
         if value == OPEN:
@@ -118,6 +130,5 @@ class AccountFilter(django_filters.FilterSet):
         text = value.strip()
         if not text:
             return queryset
-        matches, full_name = _contact_name_matches(text)
-        named_contact = Contact.objects.annotate(full_name=full_name).filter(matches, account=OuterRef("pk"))
-        return queryset.filter(Q(name__icontains=text) | Q(domain__icontains=text) | Exists(named_contact))
+        by_contact = contacts_named(text).order_by().values("account_id")
+        return queryset.filter(Q(name__icontains=text) | Q(domain__icontains=text) | InSubquery("pk", by_contact))

@@ -18,6 +18,7 @@ from accounts.models import Account, Contact, OwnershipChange, TimelineEvent, Us
 from accounts.selectors import account_editable_by, team_scope_ids
 from handoffs.choices import OPEN_STAGES
 from handoffs.models import Deal, Handoff
+from handoffs.selectors.expressions import InSubquery
 
 __all__ = [
     "account_editable_by",
@@ -43,13 +44,22 @@ def accounts_visible_to(user: User) -> QuerySet[Account]:
         )
         return accounts.filter(Q(owner=user) | Exists(involved))
     scope = team_scope_ids(user)
-    deal_in_scope = Deal.objects.filter(account=OuterRef("pk")).filter(Q(owner=user) | Q(team_id__in=scope))
-    visible = Q(owner=user) | Q(team_id__in=scope) | Q(owner__team_id__in=scope) | Exists(deal_in_scope)
-    if user.is_manager:
-        delivered_by_team = Handoff.objects.filter(deal__account=OuterRef("pk")).filter(
-            Q(proposed_owner__team_id__in=scope) | Q(delivery_owner__team_id__in=scope)
-        )
-        visible |= Exists(delivered_by_team)
+    # As for deals: each arm on the account's own columns or an id list computed once,
+    # so PostgreSQL combines indexes (BitmapOr) instead of scanning every account.
+    deals_in_scope = Deal.objects.filter(Q(owner=user) | Q(team_id__in=scope)).order_by().values("account_id")
+    visible = Q(owner=user) | InSubquery("pk", deals_in_scope)
+    if scope:
+        members = User.objects.filter(team_id__in=scope).order_by().values("pk")
+        visible |= Q(team_id__in=scope) | InSubquery("owner_id", members)
+        if user.is_manager:
+            delivered_by_team = (
+                Handoff.objects.filter(
+                    InSubquery("proposed_owner_id", members) | InSubquery("delivery_owner_id", members)
+                )
+                .order_by()
+                .values("deal__account_id")
+            )
+            visible |= InSubquery("pk", delivered_by_team)
     return accounts.filter(visible)
 
 

@@ -16,7 +16,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -37,6 +36,7 @@ from accounts.selectors import team_scope_ids
 from handoffs.choices import OPEN_STAGES, Stage
 from handoffs.models import Deal, DealContact, Handoff, Promise
 from handoffs.selectors.accounts import accounts_visible_to
+from handoffs.selectors.expressions import InSubquery
 
 BOARD_COLUMN_LIMIT = 50
 BOARD_CLOSED_WITHIN_DAYS = 30
@@ -54,13 +54,29 @@ def deals_visible_to(user: User) -> QuerySet[Deal]:
     if user.is_delivery:
         return deals.filter(account__in=accounts_visible_to(user).values("pk"))
     scope = team_scope_ids(user)
-    visible = Q(owner=user) | Q(team_id__in=scope) | Q(owner__team_id__in=scope)
-    if user.is_manager:
-        delivered_by_team = Handoff.objects.filter(deal=OuterRef("pk")).filter(
-            Q(proposed_owner__team_id__in=scope) | Q(delivery_owner__team_id__in=scope)
-        )
-        visible |= Exists(delivered_by_team)
+    visible = Q(owner=user)
+    if scope:
+        # Every arm filters on the deal's own columns (or an id list computed once), so
+        # PostgreSQL answers the OR with a BitmapOr of indexes instead of joining the
+        # users to every deal. A deal's team is its owner's team when it was opened or
+        # handed over; the owner's current team still counts (someone who changed team).
+        members = team_member_ids(scope)
+        visible |= Q(team_id__in=scope) | InSubquery("owner_id", members)
+        if user.is_manager:
+            delivered_by_team = (
+                Handoff.objects.filter(
+                    InSubquery("proposed_owner_id", members) | InSubquery("delivery_owner_id", members)
+                )
+                .order_by()
+                .values("deal_id")
+            )
+            visible |= InSubquery("pk", delivered_by_team)
     return deals.filter(visible)
+
+
+def team_member_ids(scope: set[int]) -> QuerySet[User]:
+    """The ids of the users of the teams in `scope` (a subquery)."""
+    return User.objects.filter(team_id__in=scope).order_by().values("pk")
 
 
 def deal_editable_by(user: User, deal: Deal, *, scope: set[int] | None = None) -> bool:
@@ -234,4 +250,9 @@ def my_day(user: User, *, today: datetime.date | None = None) -> MyDay:
 
 def deal_owner_choices(user: User) -> QuerySet[User]:
     """The owners of the deals `user` may read (for the list's owner filter)."""
-    return User.objects.filter(pk__in=deals_visible_to(user).values("owner_id")).order_by("first_name", "last_name")
+    owner_ids = deals_visible_to(user).order_by().values("owner_id")
+    if user.is_admin_role:
+        # Every deal: a semi-join finds each user's first deal through the owner index.
+        return User.objects.filter(pk__in=owner_ids).order_by("first_name", "last_name")
+    # A scoped list: its distinct owners once (from the indexes), not a probe per user.
+    return User.objects.filter(InSubquery("pk", owner_ids.distinct())).order_by("first_name", "last_name")

@@ -1,0 +1,32 @@
+"""SQL building blocks for the visibility and search filters of the pipeline pages."""
+
+from __future__ import annotations
+
+from django.db.models import BooleanField, F, Func, QuerySet, Subquery
+
+
+class InSubquery(Func):
+    """`column IN (subquery)` as a condition to OR with others.
+
+    PostgreSQL runs a plain `IN (subquery)` inside an OR as a filter over every row of
+    the outer table; written as `column = ANY(ARRAY(subquery))` the subquery runs once
+    (an InitPlan) and its ids feed an index scan, so each arm of the OR uses an index
+    and the planner combines them with a BitmapOr. Other databases get the plain IN."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, subquery: QuerySet) -> None:
+        super().__init__(F(column), Subquery(subquery))
+
+    def _parts(self, compiler, connection):
+        column_sql, column_params = compiler.compile(self.source_expressions[0])
+        subquery_sql, subquery_params = compiler.compile(self.source_expressions[1])
+        return column_sql, subquery_sql, (*column_params, *subquery_params)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column_sql, subquery_sql, params = self._parts(compiler, connection)
+        return f"{column_sql} IN {subquery_sql}", params
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column_sql, subquery_sql, params = self._parts(compiler, connection)
+        return f"{column_sql} = ANY(ARRAY{subquery_sql})", params
