@@ -20,31 +20,45 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import Contact, OrganisationSettings, User
+from accounts.selectors import team_scope_ids
 from handoffs.choices import HandoffStatus, MeetingStatus, StepStatus
-from handoffs.models import DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
-from handoffs.selectors.deals import deals_visible_to
+from handoffs.models import Deal, DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
+from handoffs.selectors.deals import team_member_ids
+from handoffs.selectors.expressions import InSubquery
 
 NOT_ACCEPTED_STATUSES = [HandoffStatus.AWAITING_OWNER, HandoffStatus.OWNER_PROPOSED, HandoffStatus.DECLINED]
 CUSTOMER_LINK_SALT = "handoffs.customer_status"
 
 
 def handoffs_visible_to(user: User) -> QuerySet[Handoff]:
-    """Every hand-off `user` may read (a queryset to filter further)."""
+    """Every hand-off `user` may read (a queryset to filter further).
+
+    The same rule as deals_visible_to, written on the hand-off's own columns: its deal
+    among the deals the user's team owns (`deal_id IN (...)`, answered by the deal
+    indexes on owner and team and hashed once), and for managers the hand-offs proposed
+    to or owned by their team's delivery leads. No join, no subquery per deal, so the
+    paginator's COUNT is one scan of the hand-off table."""
     if not user.is_authenticated or not user.is_active:
         return Handoff.objects.none()
     if user.is_admin_role:
         return Handoff.objects.all()
     if user.is_delivery:
         return Handoff.objects.filter(Q(proposed_owner=user) | Q(delivery_owner=user))
-    return Handoff.objects.filter(deal__in=deals_visible_to(user).values("pk"))
+    scope = team_scope_ids(user)
+    members = team_member_ids(scope)
+    # `= ANY(ARRAY(members))`: the members are read once and the deal indexes on owner
+    # and team answer the OR (a BitmapOr); the deal ids are then hashed once.
+    team_deals = Deal.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=scope) | InSubquery("owner_id", members))
+    visible = Q(deal_id__in=team_deals.order_by().values("pk"))
+    if user.is_manager:
+        visible |= InSubquery("proposed_owner_id", members) | InSubquery("delivery_owner_id", members)
+    return Handoff.objects.filter(visible)
 
 
-def with_overdue(handoffs: QuerySet[Handoff], *, today: datetime.date | None = None) -> QuerySet[Handoff]:
-    """Annotate `is_overdue` and `overdue_step_count`: a step past its date, no owner
-    accepted in time, or no meeting scheduled in time (the organisation's thresholds)."""
-    today = today or timezone.localdate()
+def _late_thresholds(today: datetime.date) -> tuple[Q, Q]:
+    """No owner accepted in time, no meeting held in time (the organisation's thresholds),
+    as conditions on the hand-off's own columns."""
     org = OrganisationSettings.load()
-    late_steps = HandoffStep.objects.filter(handoff=OuterRef("pk"), status=StepStatus.OPEN, due_on__lt=today)
     not_accepted_late = Q(
         status__in=NOT_ACCEPTED_STATUSES,
         closed_on__lt=today - datetime.timedelta(days=org.acceptance_within_days),
@@ -54,20 +68,66 @@ def with_overdue(handoffs: QuerySet[Handoff], *, today: datetime.date | None = N
         meeting_held_at__isnull=True,
         closed_on__lt=today - datetime.timedelta(days=org.meeting_schedule_within_days),
     )
-    return handoffs.annotate(
-        overdue_step_count=Count("steps", filter=Q(steps__status=StepStatus.OPEN, steps__due_on__lt=today)),
-        has_late_step=Exists(late_steps),
-    ).annotate(is_overdue=Q(has_late_step=True) | not_accepted_late | meeting_late)
+    return not_accepted_late, meeting_late
 
 
-def handoff_list_queryset(user: User, *, today: datetime.date | None = None) -> QuerySet[Handoff]:
-    """The hand-off list before filtering: one query per page, whatever the rows."""
-    return with_overdue(
-        handoffs_visible_to(user).select_related(
-            "deal", "deal__account", "rep", "proposed_owner", "delivery_owner", "team"
-        ),
-        today=today,
-    ).order_by("-closed_on", "-pk")
+def overdue_condition(today: datetime.date) -> Q:
+    """A filter for overdue hand-offs: an open step past its date, or not accepted / no
+    meeting in time. The late steps are one `IN (...)` read from the partial index
+    handoff_step_open_due_idx and hashed once, not a subquery run per hand-off."""
+    late_steps = HandoffStep.objects.filter(status=StepStatus.OPEN, due_on__lt=today).values("handoff_id")
+    not_accepted_late, meeting_late = _late_thresholds(today)
+    return Q(pk__in=late_steps) | not_accepted_late | meeting_late
+
+
+def with_overdue(handoffs: QuerySet[Handoff], *, today: datetime.date | None = None) -> QuerySet[Handoff]:
+    """Annotate `is_overdue`: a step past its date, no owner accepted in time, or no
+    meeting scheduled in time (the organisation's thresholds). For a page of rows prefer
+    attach_overdue, which counts the late steps of those rows only."""
+    today = today or timezone.localdate()
+    return handoffs.annotate(is_overdue=overdue_condition(today))
+
+
+def attach_overdue(handoffs: list[Handoff], *, today: datetime.date | None = None) -> list[Handoff]:
+    """Set `overdue_step_count` and `is_overdue` on already loaded hand-offs (a page):
+    one grouped query over the open steps of these rows only, whatever their number."""
+    today = today or timezone.localdate()
+    late_counts: dict[int, int] = {}
+    if handoffs:
+        late_counts = dict(
+            HandoffStep.objects.filter(
+                handoff_id__in={handoff.pk for handoff in handoffs}, status=StepStatus.OPEN, due_on__lt=today
+            )
+            .values("handoff_id")
+            .annotate(late=Count("id"))
+            .values_list("handoff_id", "late")
+        )
+    org = OrganisationSettings.load()
+    accept_by = today - datetime.timedelta(days=org.acceptance_within_days)
+    meet_by = today - datetime.timedelta(days=org.meeting_schedule_within_days)
+    for handoff in handoffs:
+        handoff.overdue_step_count = late_counts.get(handoff.pk, 0)
+        not_accepted_late = handoff.status in NOT_ACCEPTED_STATUSES and handoff.closed_on < accept_by
+        meeting_late = (
+            handoff.status in (*NOT_ACCEPTED_STATUSES, HandoffStatus.ACCEPTED)
+            and handoff.meeting_held_at is None
+            and handoff.closed_on < meet_by
+        )
+        handoff.is_overdue = bool(handoff.overdue_step_count) or not_accepted_late or meeting_late
+    return handoffs
+
+
+def handoff_list_queryset(user: User) -> QuerySet[Handoff]:
+    """The hand-off list before filtering and paginating, newest close first. It carries
+    no per-row figures: the view paginates first, then calls attach_overdue on the page."""
+    return (
+        handoffs_visible_to(user)
+        .select_related("deal", "deal__account", "rep", "proposed_owner", "delivery_owner", "team")
+        .order_by("-closed_on", "-pk")
+    )
+
+
+MY_HANDOFFS_LIMIT = 100
 
 
 @dataclass
@@ -80,15 +140,14 @@ class MyHandoffs:
 def my_handoffs(user: User, *, today: datetime.date | None = None) -> MyHandoffs:
     """A delivery lead's inbox: hand-offs waiting for their answer, those they own and
     are still running, and (for managers) those declined that need a new owner."""
-    base = handoff_list_queryset(user, today=today)
+    base = handoff_list_queryset(user)
     declined: list[Handoff] = []
     if user.is_manager or user.is_admin_role:
-        declined = list(base.filter(status=HandoffStatus.DECLINED)[:100])
-    return MyHandoffs(
-        waiting=list(base.filter(proposed_owner=user, status=HandoffStatus.OWNER_PROPOSED)[:100]),
-        mine=list(base.filter(delivery_owner=user).exclude(status=HandoffStatus.COMPLETE)[:100]),
-        declined=declined,
-    )
+        declined = list(base.filter(status=HandoffStatus.DECLINED)[:MY_HANDOFFS_LIMIT])
+    waiting = list(base.filter(proposed_owner=user, status=HandoffStatus.OWNER_PROPOSED)[:MY_HANDOFFS_LIMIT])
+    mine = list(base.filter(delivery_owner=user).exclude(status=HandoffStatus.COMPLETE)[:MY_HANDOFFS_LIMIT])
+    attach_overdue([*declined, *waiting, *mine], today=today)
+    return MyHandoffs(waiting=waiting, mine=mine, declined=declined)
 
 
 def handoff_for_detail(user: User, pk: int) -> Handoff:
@@ -169,7 +228,10 @@ def account_contacts(handoff: Handoff) -> QuerySet[Contact]:
 
 def handoff_owner_choices(user: User) -> QuerySet[User]:
     """The delivery owners of the hand-offs `user` may read (for the list's owner filter)."""
-    return User.objects.filter(pk__in=handoffs_visible_to(user).values("delivery_owner_id"))
+    # Per user, "owns at least one visible hand-off": an index probe on delivery_owner
+    # that stops at the first hit, instead of collecting the owners of every hand-off.
+    owns_visible = handoffs_visible_to(user).filter(delivery_owner_id=OuterRef("pk"))
+    return User.objects.filter(Exists(owns_visible))
 
 
 def playbook_list() -> QuerySet[Playbook]:

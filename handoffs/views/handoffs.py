@@ -28,6 +28,7 @@ from handoffs.forms.handoffs import (
 from handoffs.models import Handoff
 from handoffs.selectors.deals import deal_timeline
 from handoffs.selectors.handoffs import (
+    attach_overdue,
     current_meeting,
     handoff_for_change,
     handoff_for_detail,
@@ -35,6 +36,7 @@ from handoffs.selectors.handoffs import (
     handoff_owner_choices,
     meeting_for_change,
     my_handoffs,
+    overdue_condition,
     step_for_change,
 )
 from handoffs.services import handoffs as services
@@ -64,7 +66,7 @@ class HandoffFilter(django_filters.FilterSet):
         field_name="delivery_owner", queryset=None, label="Delivery owner", empty_label="Any owner"
     )
     overdue = django_filters.BooleanFilter(
-        field_name="is_overdue",
+        method="filter_overdue",
         label="Overdue",
         widget=django_filters.widgets.BooleanWidget,
     )
@@ -77,17 +79,31 @@ class HandoffFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["owner"].queryset = handoff_owner_choices(user)
 
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        late = overdue_condition(timezone.localdate())
+        return queryset.filter(late) if value else queryset.exclude(late)
+
 
 @login_required
 def handoff_list(request: HttpRequest) -> HttpResponse:
     handoffs = HandoffFilter(request.GET or None, queryset=handoff_list_queryset(request.user), user=request.user)
+    # Paginate first: the late-step counts are read for the page's rows only.
     page = Paginator(handoffs.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "handoffs/handoff/list.html",
-        {"filter": handoffs, "page": page, "handoffs": list(page.object_list), "query": query.urlencode()},
+        {
+            "filter": handoffs,
+            "page": page,
+            "handoffs": attach_overdue(list(page.object_list)),
+            # A list read once (a ModelChoiceField's choices would COUNT, then SELECT).
+            "owner_choices": list(handoffs.filters["owner"].queryset),
+            "query": query.urlencode(),
+        },
     )
 
 
