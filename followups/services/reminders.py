@@ -3,18 +3,21 @@
 How it stays "never lost, never doubled":
 
 - reminders_scan (beat, every minute) inserts one row per overdue item and level under
-  the unique key (kind, item_id, level) with INSERT … ON CONFLICT DO NOTHING: a re-run,
-  or two scans at once, insert nothing new. Escalations (level 2 to the owner's
-  manager, level 3 to an admin) are inserted the same way once the item is still
-  overdue a configured number of hours after the previous level went out.
-- reminders_claim takes due rows with SELECT … FOR UPDATE SKIP LOCKED in a short
-  transaction and marks them `sending` with a lease. Rows whose lease expired (their
-  worker died) are claimed again.
-- reminders_deliver_due sends OUTSIDE the claim transaction, and marks a row `sent` only
-  once the mail server accepted the message. Just before sending it re-checks that the
-  item is still overdue (a step done a second ago is cancelled, not sent).
-- Redis only carries "wake up" messages (reminders_wake_sender, on commit). If the
-  broker is down, that is logged and the next beat tick wakes the sender instead.
+  the unique key (kind, item_id, level) with one INSERT … SELECT … ON CONFLICT DO NOTHING
+  per rule and level: a re-run, or two scans at once, insert nothing new. Escalations
+  (level 2 to the owner's manager, level 3 to an admin) are inserted the same way once
+  the item is still overdue a configured number of hours after the previous level went out.
+- reminders_claim takes due rows with SELECT … FOR UPDATE SKIP LOCKED and marks them
+  `sending` with a lease, in one statement. Rows whose lease expired (their worker died)
+  are claimed again. A digest user's rows are claimed all together, by one claimer at a
+  time, so that they make one e-mail.
+- reminders_deliver_due sends OUTSIDE the claim transaction, over one SMTP connection per
+  batch, and marks a row `sent` only once the mail server accepted its message. Just
+  before sending it re-checks that the item is still overdue (a step done a second ago
+  is cancelled, not sent).
+- Redis only carries "wake up" messages (reminders_wake_senders, on commit: one sender
+  per due batch, up to settings.BATON_REMINDER_SENDERS, each claiming its own rows). If
+  the broker is down, that is logged and the next beat tick wakes the senders instead.
 - Transient SMTP failures (4xx, timeouts, dropped connections) back off exponentially;
   after settings.BATON_REMINDER_MAX_ATTEMPTS the row is `failed`, shown in the admin
   view with a retry button. Permanent failures (5xx) fail at once.
@@ -52,6 +55,8 @@ SCAN_HEARTBEAT = "reminder_scan"
 # Backoff after a transient failure: 1 min, 2, 4, 8 … capped at an hour.
 RETRY_BASE_SECONDS = 60
 RETRY_MAX_SECONDS = 3600
+# Refusals of one message after which smtplib has reset the SMTP session itself.
+MESSAGE_REFUSED = (smtplib.SMTPSenderRefused, smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
 
 
 # ---------------------------------------------------------------- working hours
@@ -765,6 +770,8 @@ def reminders_deliver_claimed(*, ids: Iterable[int], lease: datetime.datetime) -
         outgoing.append((group, message, message_id))
 
     if outgoing:
+        # One connection for the whole batch; each message is sent, and marked, on its own,
+        # so one refused message fails alone and an accepted one is marked at once.
         mail = get_connection(fail_silently=False)
         try:
             for group, message, message_id in outgoing:
@@ -772,6 +779,13 @@ def reminders_deliver_claimed(*, ids: Iterable[int], lease: datetime.datetime) -
                     mail.open()
                     message.connection = mail
                     mail.send_messages([message])
+                except MESSAGE_REFUSED as error:
+                    # The server refused this message and smtplib reset the session (RSET):
+                    # the connection goes on with the next one.
+                    retried, failed = _record_failure(group, lease=lease, error=error)
+                    result.retried += retried
+                    result.failed += failed
+                    continue
                 except Exception as error:
                     # Whatever happened, the connection's state is unknown: start afresh.
                     _close_quietly(mail)

@@ -65,6 +65,15 @@ class RecordingHandler:
         self.hang_seconds = 0.0
         self.hang_first_only = False
         self.receiving = threading.Event()
+        self.refused_recipients: set[str] = set()
+        self.sessions: set[int] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.sessions.add(id(session))
+        if address in self.refused_recipients:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.receiving.set()
@@ -378,6 +387,31 @@ def test_it_retries_when_the_mail_server_times_out(transactional_db, rep, smtp_s
     reminder.refresh_from_db()
     assert reminder.status == ReminderStatus.SENT
     assert smtp_server.accepted == [reminder.message_id]
+
+
+def test_it_fails_only_the_refused_message_and_sends_the_rest_over_the_same_connection(
+    transactional_db, rep, other_rep, smtp_server
+):
+    # given: the mail server refuses one of the two recipients
+    overdue_steps(rep, 2)
+    overdue_steps(other_rep, 2)
+    smtp_server.refused_recipients = {other_rep.email}
+    reminders_scan()
+    # when
+    result = reminders_deliver_due()
+    # then: the refused reminders failed at once (5xx), the others went out, on one connection
+    by_recipient = {
+        recipient_id: set(statuses)
+        for recipient_id, statuses in (
+            (user.pk, Reminder.objects.filter(recipient=user).values_list("status", flat=True))
+            for user in (rep, other_rep)
+        )
+    }
+    assert by_recipient == {rep.pk: {ReminderStatus.SENT}, other_rep.pk: {ReminderStatus.FAILED}}
+    assert "No such mailbox" in Reminder.objects.filter(recipient=other_rep).first().last_error
+    assert (result.sent, result.failed) == (2, 2)
+    assert len(smtp_server.accepted) == 2
+    assert len(smtp_server.sessions) == 1
 
 
 def test_it_does_not_send_a_reminder_for_a_step_completed_while_it_waited_for_the_worker(
