@@ -14,7 +14,7 @@ seeded by `manage.py seed_bench` (1M check-ins of which ~20k overdue at scale 1;
    empty) and a second one (inserts nothing), --scan-runs times; wall and CPU time;
 4. times batch claims (then gives the rows back);
 5. starts an in-process aiosmtpd server and a real `celery -A config worker
-   --concurrency=8` (DEBUG off, as in production; sending is I/O-bound), makes every row due, wakes the
+   --concurrency=4` (DEBUG off, as in production), makes every row due, wakes the
    senders as a scan would (one per due batch, at most BATON_REMINDER_SENDERS), and
    measures reminders/second until every row is sent, the duplicates by Message-ID,
    the due→sent delay, and the machine's load average meanwhile.
@@ -77,7 +77,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", action="store_true", help="Run seed_bench first (TRUNCATEs the bench database).")
     parser.add_argument("--scale", type=float, default=1.0, help="seed_bench scale (1 = 1M check-ins).")
-    parser.add_argument("--concurrency", type=int, default=8, help="Celery worker processes (and senders woken).")
+    parser.add_argument("--concurrency", type=int, default=4, help="Celery worker processes (and senders woken).")
     parser.add_argument("--scan-runs", type=int, default=3, help="How many times to time the first scan.")
     parser.add_argument("--scan-only", action="store_true", help="Stop after the scans and the claims.")
     parser.add_argument("--timeout", type=int, default=600, help="Give up delivery after this many seconds.")
