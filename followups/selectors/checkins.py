@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from followups.choices import CheckInStatus
 from followups.models import CheckIn
 from handoffs.choices import HandoffStatus
 from handoffs.models import Handoff, Meeting
+from handoffs.selectors.expressions import InSubquery
 
 # A hand-off in one of these states has a delivery owner who accepted it.
 ACCEPTED_HANDOFF_STATUSES = frozenset(
@@ -27,6 +29,10 @@ ACCEPTED_HANDOFF_STATUSES = frozenset(
 UPCOMING_DAYS = 30
 RECENTLY_DONE_DAYS = 30
 RECENTLY_DONE_LIMIT = 20
+# "My check-ins" shows at most this many of each scheduled section (the most overdue,
+# the next due) with the section's total; the overdue ones are all on their own pages.
+SECTION_LIMIT = 25
+OVERDUE_PAGE_SIZE = 50
 # Meetings further back than this are of no use in a subscribed calendar.
 FEED_MEETINGS_PAST_DAYS = 90
 
@@ -48,7 +54,10 @@ def checkins_workable_by(user: User) -> QuerySet[CheckIn]:
     if user.is_admin_role:
         return CheckIn.objects.all()
     if user.is_manager:
-        return CheckIn.objects.filter(Q(rep=user) | Q(rep__team__manager=user))
+        # On the check-in's own rep_id (`= ANY(ARRAY(...))`): the index on (rep, status,
+        # due_on) answers it, where `rep__team__manager` joined users and teams to every row.
+        team_reps = User.objects.filter(team__manager=user).order_by().values("pk")
+        return CheckIn.objects.filter(Q(rep=user) | InSubquery("rep_id", team_reps))
     return CheckIn.objects.filter(rep=user)
 
 
@@ -75,42 +84,74 @@ def checkin_reps_for(user: User) -> QuerySet[User]:
 
 @dataclass
 class CheckinSections:
-    """The four lists of the "My check-ins" page, as evaluated lists."""
+    """The four lists of the "My check-ins" page, as evaluated lists, each bounded, with
+    the totals of the scheduled ones (a section may hold more than it shows)."""
 
     today: datetime.date
     due_today: list[CheckIn] = field(default_factory=list)
     overdue: list[CheckIn] = field(default_factory=list)
     upcoming: list[CheckIn] = field(default_factory=list)
     recently_done: list[CheckIn] = field(default_factory=list)
+    due_today_count: int = 0
+    overdue_count: int = 0
+    upcoming_count: int = 0
 
     @property
     def is_empty(self) -> bool:
         return not (self.due_today or self.overdue or self.upcoming or self.recently_done)
 
 
+def _workable_for(user: User, rep: User | None) -> QuerySet[CheckIn]:
+    checkins = checkins_workable_by(user)
+    return checkins.filter(rep=rep) if rep is not None else checkins
+
+
+def _mark_days_overdue(checkins: list[CheckIn], today: datetime.date) -> list[CheckIn]:
+    for checkin in checkins:
+        checkin.days_overdue = (today - checkin.due_on).days
+    return checkins
+
+
 def checkin_sections_for(user: User, *, rep: User | None = None) -> CheckinSections:
     """Due today, overdue, upcoming (next 30 days) and recently done check-ins that
-    `user` may work, optionally only those of `rep`. Four queries, whatever the rows."""
+    `user` may work, optionally only those of `rep`: at most SECTION_LIMIT of each
+    scheduled section (the most overdue first, the next due first) and their totals, the
+    last RECENTLY_DONE_LIMIT done. Five queries, whatever the rows, each a range of the
+    index on (rep, status, due_on) or of the partial index on done check-ins."""
     today = user_local_today(user)
-    checkins = _with_related(checkins_workable_by(user))
-    if rep is not None:
-        checkins = checkins.filter(rep=rep)
-    scheduled = checkins.filter(status=CheckInStatus.SCHEDULED)
+    workable = _workable_for(user, rep)
+    scheduled = _with_related(workable.filter(status=CheckInStatus.SCHEDULED)).order_by("due_on", "id")
+    horizon = today + datetime.timedelta(days=UPCOMING_DAYS)
+    totals = workable.filter(status=CheckInStatus.SCHEDULED, due_on__lte=horizon).aggregate(
+        overdue=Count("id", filter=Q(due_on__lt=today)),
+        due_today=Count("id", filter=Q(due_on=today)),
+        upcoming=Count("id", filter=Q(due_on__gt=today)),
+    )
     done_since = timezone.now() - datetime.timedelta(days=RECENTLY_DONE_DAYS)
-    overdue = list(scheduled.filter(due_on__lt=today).order_by("due_on", "id"))
-    for checkin in overdue:
-        checkin.days_overdue = (today - checkin.due_on).days
     return CheckinSections(
         today=today,
-        due_today=list(scheduled.filter(due_on=today)),
-        overdue=overdue,
-        upcoming=list(scheduled.filter(due_on__gt=today, due_on__lte=today + datetime.timedelta(days=UPCOMING_DAYS))),
+        due_today=list(scheduled.filter(due_on=today)[:SECTION_LIMIT]),
+        overdue=_mark_days_overdue(list(scheduled.filter(due_on__lt=today)[:SECTION_LIMIT]), today),
+        upcoming=list(scheduled.filter(due_on__gt=today, due_on__lte=horizon)[:SECTION_LIMIT]),
         recently_done=list(
-            checkins.filter(status=CheckInStatus.DONE, done_at__gte=done_since).order_by("-done_at", "-id")[
-                :RECENTLY_DONE_LIMIT
-            ]
+            _with_related(workable.filter(status=CheckInStatus.DONE, done_at__gte=done_since)).order_by(
+                "-done_at", "-id"
+            )[:RECENTLY_DONE_LIMIT]
         ),
+        due_today_count=totals["due_today"],
+        overdue_count=totals["overdue"],
+        upcoming_count=totals["upcoming"],
     )
+
+
+def overdue_checkins_page(user: User, *, rep: User | None = None, page_number: str | int | None = None) -> Page:
+    """Every overdue check-in `user` may work (optionally `rep`'s), most overdue first,
+    one page of OVERDUE_PAGE_SIZE at a time: a COUNT and a page, both index ranges."""
+    today = user_local_today(user)
+    overdue = _with_related(_workable_for(user, rep).filter(status=CheckInStatus.SCHEDULED, due_on__lt=today))
+    page = Paginator(overdue.order_by("due_on", "id"), OVERDUE_PAGE_SIZE).get_page(page_number)
+    page.object_list = _mark_days_overdue(list(page.object_list), today)
+    return page
 
 
 def checkins_for_account(account: Account) -> list[CheckIn]:

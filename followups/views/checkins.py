@@ -18,6 +18,8 @@ from followups.selectors.checkins import (
     checkin_sections_for,
     checkins_workable_by,
     handoffs_open_to_checkins_for,
+    overdue_checkins_page,
+    user_local_today,
 )
 from followups.services.checkins import checkin_add, checkin_log, checkin_reschedule
 
@@ -60,12 +62,14 @@ def my_checkins(request: HttpRequest) -> HttpResponse:
         filter_form = CheckinRepFilterForm(request.GET or None, reps=checkin_reps_for(user))
         if filter_form.is_valid():
             rep = filter_form.cleaned_data["rep"]
-    sections = checkin_sections_for(user, rep=rep)
-    return render(
-        request,
-        "followups/checkins/my_checkins.html",
-        {"sections": sections, "filter_form": filter_form, "show_rep": filter_form is not None},
-    )
+    context = {"filter_form": filter_form, "show_rep": filter_form is not None, "rep": rep}
+    if request.GET.get("show") == "overdue":
+        # Every overdue check-in, a page at a time (the main page shows the most overdue).
+        context["overdue_page"] = overdue_checkins_page(user, rep=rep, page_number=request.GET.get("page"))
+        context["today"] = user_local_today(user)
+    else:
+        context["sections"] = checkin_sections_for(user, rep=rep)
+    return render(request, "followups/checkins/my_checkins.html", context)
 
 
 @role_required(*CHECKIN_ROLES)
