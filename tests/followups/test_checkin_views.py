@@ -111,6 +111,51 @@ def test_due_today_on_the_page_is_the_reps_local_today(client_for, sales_team, d
     assert section_ids(response, "overdue") == []
 
 
+def test_the_overdue_section_shows_the_most_overdue_and_a_link_to_all_of_them_page_by_page(
+    client_for, rep, delivery_lead, monkeypatch
+):
+    # given: seven overdue check-ins, a section of three and pages of two
+    monkeypatch.setattr("followups.selectors.checkins.SECTION_LIMIT", 3)
+    monkeypatch.setattr("followups.selectors.checkins.OVERDUE_PAGE_SIZE", 2)
+    handoff = accepted_handoff(rep=rep, delivery_owner=delivery_lead)
+    overdue = [
+        CheckInFactory(handoff=handoff, cadence_days=0, due_on=TODAY - datetime.timedelta(days=days))
+        for days in range(7, 0, -1)
+    ]
+    client = client_for(rep)
+    # when
+    response = client.get(reverse("followups:my_checkins"))
+    pages = [client.get(reverse("followups:my_checkins"), {"show": "overdue", "page": n}) for n in (1, 2, 3, 4)]
+    # then: the three most overdue, the total, and every one of them over the pages
+    assert section_ids(response, "overdue") == [checkin.pk for checkin in overdue[:3]]
+    assert response.context["sections"].overdue_count == 7
+    page = response.content.decode()
+    assert "The first 3 of 7." in page and "See all 7" in page
+    listed = [checkin.pk for response in pages for checkin in response.context["overdue_page"].object_list]
+    assert listed == [checkin.pk for checkin in overdue]
+    assert "7 days overdue" in pages[0].content.decode()
+
+
+@pytest.mark.parametrize("who", ["rep", "manager"])
+def test_all_overdue_checkins_run_the_same_number_of_queries_for_3_or_30_checkins(
+    who, client_for, rep, manager, delivery_lead
+):
+    # given
+    client = client_for(rep if who == "rep" else manager)
+    url = reverse("followups:my_checkins")
+    make_checkins(rep, delivery_lead, 3)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url, {"show": "overdue"}).status_code == 200
+    make_checkins(rep, delivery_lead, 27)
+    # when
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(url, {"show": "overdue"})
+    # then
+    assert response.status_code == 200
+    assert response.context["overdue_page"].paginator.count > 3
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
 @pytest.mark.parametrize("who", ["rep", "manager"])
 def test_my_checkins_runs_the_same_number_of_queries_for_3_or_30_checkins(
     who, client_for, rep, manager, other_rep, delivery_lead
