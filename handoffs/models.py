@@ -73,6 +73,9 @@ class Deal(models.Model):
             models.Index(fields=["owner", "stage"], name="deal_owner_stage_idx"),
             models.Index(fields=["team", "stage"], name="deal_team_stage_idx"),
             models.Index(fields=["stage", "-created_at"], name="deal_stage_created_idx"),
+            # The pipeline board's columns: open ones by next step, closed ones by close date.
+            models.Index(fields=["stage", "next_step_due", "id"], name="deal_stage_next_step_idx"),
+            models.Index(fields=["stage", "-closed_on", "id"], name="deal_stage_closed_idx"),
             models.Index(Lower("title"), name="deal_title_lower_idx"),
             models.Index(
                 fields=["next_step_due"],

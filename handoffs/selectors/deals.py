@@ -25,9 +25,8 @@ from django.db.models import (
     Subquery,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -38,7 +37,9 @@ from handoffs.models import Deal, DealContact, Handoff, Promise
 from handoffs.selectors.accounts import accounts_visible_to
 from handoffs.selectors.expressions import InSubquery
 
-BOARD_COLUMN_LIMIT = 50
+# A column shows this many cards; the rest are one click away in the list.
+BOARD_COLUMN_LIMIT = 25
+MY_DAY_LIST_LIMIT = 50
 BOARD_CLOSED_WITHIN_DAYS = 30
 TIMELINE_LIMIT = 100
 STAGE_ORDER = {stage: position for position, stage in enumerate(Stage.values)}
@@ -181,25 +182,29 @@ class BoardColumn:
 def board_columns(deals: QuerySet[Deal], *, today: datetime.date | None = None) -> list[BoardColumn]:
     """The pipeline board: one column per stage, in pipeline order. Open columns show
     up to BOARD_COLUMN_LIMIT deals (soonest next step first); won and lost show those
-    closed in the last BOARD_CLOSED_WITHIN_DAYS days. Two queries, whatever the rows."""
+    closed in the last BOARD_CLOSED_WITHIN_DAYS days. Eight queries, whatever the rows."""
     today = today or timezone.localdate()
     on_board = deals.filter(
         Q(stage__in=OPEN_STAGES)
         | Q(closed_on__gte=today - datetime.timedelta(days=BOARD_CLOSED_WITHIN_DAYS), stage__in=[Stage.WON, Stage.LOST])
     )
     totals = dict(on_board.order_by().values_list("stage").annotate(total=Count("pk")))
-    ranked = (
-        on_board.select_related("account", "owner")
-        .annotate(
-            contact_count=contact_count(),
-            position=Window(
-                RowNumber(),
-                partition_by=[F("stage")],
-                order_by=[F("next_step_due").asc(nulls_last=True), F("closed_on").desc(), F("pk").asc()],
-            ),
-        )
-        .filter(position__lte=BOARD_COLUMN_LIMIT)
-        .order_by("position")
+    # One small indexed query per column (deal_stage_next_step_idx, deal_stage_closed_idx)
+    # picks the ids shown; then only those deals are loaded, with their contact counts.
+    positions: dict[int, int] = {}
+    for stage in Stage.values:
+        in_column = on_board.filter(stage=stage).order_by()
+        if stage in OPEN_STAGES:
+            in_column = in_column.order_by(F("next_step_due").asc(nulls_last=True), "pk")
+        else:
+            in_column = in_column.order_by("-closed_on", "pk")
+        for position, pk in enumerate(in_column.values_list("pk", flat=True)[:BOARD_COLUMN_LIMIT]):
+            positions[pk] = position
+    ranked = sorted(
+        Deal.objects.filter(pk__in=list(positions))
+        .select_related("account", "owner")
+        .annotate(contact_count=contact_count()),
+        key=lambda deal: positions[deal.pk],
     )
     by_stage: dict[str, list[Deal]] = {stage: [] for stage in Stage.values}
     for deal in ranked:
@@ -233,15 +238,15 @@ def my_day(user: User, *, today: datetime.date | None = None) -> MyDay:
     first_of_month = today.replace(day=1)
     last_of_month = today.replace(day=calendar.monthrange(today.year, today.month)[1])
     return MyDay(
-        overdue=list(mine.filter(next_step_due__lt=today).order_by("next_step_due", "pk")[:BOARD_COLUMN_LIMIT]),
-        due_today=list(mine.filter(next_step_due=today).order_by("pk")[:BOARD_COLUMN_LIMIT]),
+        overdue=list(mine.filter(next_step_due__lt=today).order_by("next_step_due", "pk")[:MY_DAY_LIST_LIMIT]),
+        due_today=list(mine.filter(next_step_due=today).order_by("pk")[:MY_DAY_LIST_LIMIT]),
         closing_this_month=list(
             mine.filter(expected_close_date__range=(first_of_month, last_of_month)).order_by(
                 "expected_close_date", "pk"
-            )[:BOARD_COLUMN_LIMIT]
+            )[:MY_DAY_LIST_LIMIT]
         ),
         single_threaded=list(
-            mine.filter(stage__in=late_stages, contact_count__lte=1).order_by("-stage_rank", "pk")[:BOARD_COLUMN_LIMIT]
+            mine.filter(stage__in=late_stages, contact_count__lte=1).order_by("-stage_rank", "pk")[:MY_DAY_LIST_LIMIT]
         ),
         single_threaded_stages=late_stages,
         open_count=mine.count(),

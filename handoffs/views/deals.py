@@ -93,9 +93,15 @@ def _board_context(request: HttpRequest, *, scope: str, board_error: str | None 
         deals = deals.filter(owner=request.user)
     columns = board_columns(deals)
     team_scope = team_scope_ids(request.user)
+    # Up to a few hundred cards: reverse each URL once and fill in the id, rather than
+    # resolving three URLs per card in the template.
+    detail_url = reverse("handoffs:deal_detail", args=[0]).replace("/0/", "/{}/")
+    stage_url = reverse("handoffs:deal_stage", args=[0]).replace("/0/", "/{}/")
     for column in columns:
         for deal in column.deals:
             deal.can_move = deal_editable_by(request.user, deal, scope=team_scope)
+            deal.detail_url = detail_url.format(deal.pk)
+            deal.stage_url = stage_url.format(deal.pk)
     return {
         "columns": columns,
         "scope": scope,
