@@ -834,32 +834,18 @@ def reminder_retry(*, reminder_id: int, actor: User) -> Reminder:
     return reminder
 
 
-# Names the handoffs app may use as overdue_item_resolved's item_kind, besides the
-# ReminderKind values themselves.
-ITEM_KIND_ALIASES = {
-    "checkin": ReminderKind.CHECKIN_OVERDUE,
-    "step": ReminderKind.STEP_OVERDUE,
-    "handoffstep": ReminderKind.STEP_OVERDUE,
-    "handoff_step": ReminderKind.STEP_OVERDUE,
-    "meeting": ReminderKind.MEETING_NOT_SCHEDULED,
-    "acceptance": ReminderKind.OWNER_NOT_ACCEPTED,
-    "ownership": ReminderKind.OWNER_NOT_ACCEPTED,
-    "deal": ReminderKind.NEXT_STEP_OVERDUE,
-    "next_step": ReminderKind.NEXT_STEP_OVERDUE,
-}
-
-
 @transaction.atomic
 def reminders_cancel_for_item(*, item_kind: str, item_id: int) -> int:
     """Cancel the pending reminders of an item that stopped being overdue; returns how many.
 
+    `item_kind` is a ReminderKind value (handoffs.signals.ITEM_KINDS are a subset).
     Re-checks the rule first, so a signal sent for an item that is in fact still overdue
-    (or under another name) cancels nothing.
+    cancels nothing.
     """
-    kind = ITEM_KIND_ALIASES.get(item_kind, item_kind)
-    if kind not in ReminderKind.values or kind == ReminderKind.NOTIFICATION:
+    if item_kind not in ReminderKind.values or item_kind == ReminderKind.NOTIFICATION:
         logger.warning("overdue_item_resolved with an unknown item kind %r", item_kind)
         return 0
+    kind = item_kind
     if item_id in overdue.still_overdue_ids(kind, [item_id]):
         return 0
     return Reminder.objects.filter(kind=kind, item_id=item_id, status=ReminderStatus.PENDING).update(

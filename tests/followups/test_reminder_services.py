@@ -237,7 +237,7 @@ def test_it_cancels_pending_reminders_when_the_item_is_resolved(rep, at_noon):
     reminders_scan()
     HandoffStep.objects.filter(pk=step.pk).update(status=StepStatus.DONE)
     # when: the handoffs app says so, and a bogus signal for a step still overdue
-    overdue_item_resolved.send(sender=HandoffStep, item_kind="step", item_id=step.pk)
+    overdue_item_resolved.send(sender=HandoffStep, item_kind="step_overdue", item_id=step.pk)
     cancelled_bogus = reminders_cancel_for_item(item_kind=ReminderKind.STEP_OVERDUE, item_id=other.pk)
     # then
     assert Reminder.objects.get(item_id=step.pk).status == ReminderStatus.CANCELLED
@@ -366,3 +366,11 @@ def test_it_does_not_remind_an_inactive_admin(rep, manager, at_noon):
     result = reminders_scan()
     # then
     assert result.escalated == 0
+
+
+def test_every_item_kind_the_handoffs_app_sends_names_a_reminder_kind():
+    # The contract of handoffs.signals.overdue_item_resolved: a kind followups does not
+    # know would leave its reminders pending until the next send-time check.
+    from handoffs.signals import ITEM_KINDS
+
+    assert set(ITEM_KINDS) <= set(ReminderKind.values) - {ReminderKind.NOTIFICATION}
