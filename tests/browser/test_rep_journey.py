@@ -13,6 +13,16 @@ from handoffs.models import Deal, Handoff
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def wait_until_htmx_is_idle(page) -> None:
+    """A menu changed before htmx has processed the page (or the board it just swapped
+    in) fires no request: wait until the page is loaded and no htmx swap is under way."""
+    page.wait_for_load_state("load")
+    page.wait_for_function(
+        "() => window.htmx && document.readyState === 'complete'"
+        " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def test_a_rep_takes_a_deal_from_a_new_account_to_won_and_its_hand_off_starts(page, login_as, rep):
     # given: the rep logs in and lands on My day
     login_as(rep)
@@ -67,16 +77,16 @@ def test_a_rep_takes_a_deal_from_a_new_account_to_won_and_its_hand_off_starts(pa
 
     # and move it through the stages on the board
     page.get_by_role("link", name="Pipeline").first.click()
+    page.wait_for_url("**/pipeline/")
     stage_menu = page.get_by_label("Stage of Fleet tracking roll-out")
     for stage in ("discover", "propose", "negotiate"):
+        wait_until_htmx_is_idle(page)
         with page.expect_response(lambda response: "/stage/" in response.url):
             stage_menu.select_option(stage)
         page.get_by_test_id(f"column-{stage}").get_by_text("Fleet tracking roll-out").wait_for()
-        # The swapped-in board is live only once htmx has settled it; changing its menu
-        # before that would fire no request.
-        page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
     # and log it won: choosing Won on the board opens the close form
+    wait_until_htmx_is_idle(page)
     stage_menu.select_option("won")
     page.wait_for_url("**/close/?outcome=won")
     assert page.get_by_label("Won").is_checked()
