@@ -36,6 +36,8 @@ app.conf.update(
         "scan-overdue-items": {"task": "followups.tasks.scan_overdue_items", "schedule": 60.0},
         # Hand-off e-mails whose wake-up was lost (broker down, worker killed) go out here.
         "send-due-handoff-emails": {"task": "handoffs.tasks.send_due_handoff_emails", "schedule": 60.0},
+        # Check-ins of accepted hand-offs whose scheduling on commit failed.
+        "schedule-missing-checkins": {"task": "followups.tasks.schedule_missing_checkins", "schedule": 300.0},
         # The dropped-baton report's snapshot and the accounts' baton health.
         "refresh-dropped-batons": {"task": "followups.tasks.refresh_dropped_batons", "schedule": 300.0},
         # Each manager's weekly digest of last week, Monday morning.

@@ -97,3 +97,12 @@ def send_weekly_digest(manager_id: int, week_start: str) -> bool:
     if manager is None:
         return False
     return weekly_digest_send(manager=manager, week_start=datetime.date.fromisoformat(week_start))
+
+
+@shared_task(name="followups.tasks.schedule_missing_checkins")
+def schedule_missing_checkins() -> int:
+    """Beat: schedule the check-ins of accepted hand-offs whose scheduling on commit
+    failed. Idempotent; returns how many check-ins it created."""
+    from followups.services.checkins import checkins_schedule_missing
+
+    return checkins_schedule_missing()

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -57,6 +58,27 @@ def _url_for_handoff(handoff: Handoff) -> str:
         except NoReverseMatch:
             continue
     return reverse("home")
+
+
+# How far back the sweep looks for accepted hand-offs without check-ins.
+MISSING_CHECKINS_LOOKBACK = datetime.timedelta(days=2)
+
+
+def checkins_schedule_missing(*, now: datetime.datetime | None = None) -> int:
+    """Schedule the check-ins of recently accepted hand-offs that have none yet.
+
+    The acceptance schedules them on commit (handoffs.signals.handoff_accepted); if that
+    failed after the acceptance was committed, this sweep (beat) makes up for it, so no
+    hand-off is left without its check-ins. Each hand-off in its own transaction; returns
+    how many check-ins it created.
+    """
+    now = now or timezone.now()
+    handoff_ids = list(
+        Handoff.objects.filter(status__in=ACCEPTED_HANDOFF_STATUSES, accepted_at__gte=now - MISSING_CHECKINS_LOOKBACK)
+        .exclude(Exists(CheckIn.objects.filter(handoff=OuterRef("pk"), cadence_days__gt=0)))
+        .values_list("pk", flat=True)
+    )
+    return sum(len(checkins_schedule_for_handoff(handoff_id=handoff_id)) for handoff_id in handoff_ids)
 
 
 @transaction.atomic

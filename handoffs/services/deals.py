@@ -83,8 +83,10 @@ def _validate_open_next_step(deal: Deal, *, today: datetime.date) -> None:
 def _tell_next_step_resolved_on_commit(deal: Deal, *, was_overdue: bool, today: datetime.date) -> None:
     if was_overdue and not _is_overdue(deal, today):
         deal_id = deal.pk
+        # robust: the edit is committed; the reminder is re-checked before sending anyway.
         transaction.on_commit(
-            lambda: overdue_item_resolved.send(sender=Deal, item_kind=ITEM_KIND_NEXT_STEP_OVERDUE, item_id=deal_id)
+            lambda: overdue_item_resolved.send(sender=Deal, item_kind=ITEM_KIND_NEXT_STEP_OVERDUE, item_id=deal_id),
+            robust=True,
         )
 
 

@@ -131,7 +131,9 @@ def _lock(handoff: Handoff) -> Handoff:
 
 
 def _send_on_commit(signal: Any, **kwargs: Any) -> None:
-    transaction.on_commit(lambda: signal.send(**kwargs))
+    # robust: the change is committed already; a failing receiver is logged and must not
+    # turn the user's success into an error page (followups sweeps make up for it).
+    transaction.on_commit(lambda: signal.send(**kwargs), robust=True)
 
 
 def _resolved_on_commit(sender: type, item_kind: str, item_id: int) -> None:

@@ -9,6 +9,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.choices import EventVerb
 from accounts.models import OrganisationSettings, TimelineEvent
@@ -20,13 +21,14 @@ from followups.services.checkins import (
     checkin_log,
     checkin_reschedule,
     checkins_schedule_for_handoff,
+    checkins_schedule_missing,
     user_rotate_feed_token,
 )
 from followups.services.reminders import reminders_deliver_due
 from handoffs.choices import HandoffStatus, LeadSource, Stage
-from handoffs.models import Deal
+from handoffs.models import Deal, Handoff
 from handoffs.services.handoffs import handoff_accept
-from tests.factories import CheckInFactory, HandoffFactory, PlaybookFactory, UserFactory
+from tests.factories import CheckInFactory, DealFactory, HandoffFactory, PlaybookFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -470,3 +472,53 @@ def test_the_demo_has_checkins_in_every_state_and_seeding_again_doubles_nothing(
     assert set(done.values_list("sentiment", flat=True)) == {"happy", "neutral", "at_risk"}
     assert Notification.objects.filter(user=delivery_lead, kind="checkin_issue").count() == 1
     assert CheckIn.objects.count() == count_after_first
+
+
+def test_the_sweep_schedules_the_checkins_an_acceptance_failed_to_schedule(rep, delivery_lead):
+    # given a hand-off accepted an hour ago whose scheduling on commit never happened
+    handoff = accepted_handoff(rep=rep, delivery_owner=delivery_lead)
+    Handoff.objects.filter(pk=handoff.pk).update(accepted_at=timezone.now() - datetime.timedelta(hours=1))
+    # when the beat sweep runs, twice
+    created_first = checkins_schedule_missing()
+    created_again = checkins_schedule_missing()
+    # then the cadence's check-ins exist, once
+    assert (created_first, created_again) == (3, 0)
+    assert sorted(handoff.checkins.values_list("cadence_days", flat=True)) == [7, 30, 90]
+
+
+def test_the_sweep_leaves_old_and_unaccepted_handoffs_alone(rep, delivery_lead):
+    # given an acceptance older than the sweep looks back, and a hand-off nobody accepted
+    old = accepted_handoff(rep=rep, delivery_owner=delivery_lead)
+    Handoff.objects.filter(pk=old.pk).update(accepted_at=timezone.now() - datetime.timedelta(days=30))
+    HandoffFactory(deal__owner=rep)
+    # when / then
+    assert checkins_schedule_missing() == 0
+    assert not CheckIn.objects.exists()
+
+
+def test_a_failing_checkin_scheduler_does_not_fail_the_acceptance(
+    rep, delivery_lead, manager, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a hand-off proposed to the delivery lead, and a scheduler that breaks
+    from handoffs.services.deals import deal_close
+    from handoffs.services.handoffs import handoff_propose_owner
+
+    deal = DealFactory(owner=rep, stage=Stage.NEGOTIATE)
+    deal_close(
+        actor=rep, deal=deal, outcome="won", closed_on=timezone.localdate(), final_amount=deal.amount, reason="Fit"
+    )
+    handoff_propose_owner(actor=manager, handoff=deal.handoff, owner=delivery_lead)
+
+    def broken(**kwargs):
+        raise RuntimeError("scheduler down")
+
+    monkeypatch.setattr("followups.receivers.checkins_schedule_for_handoff", broken)
+    # when the lead accepts, the on-commit scheduling fails
+    with django_capture_on_commit_callbacks(execute=True):
+        handoff_accept(actor=delivery_lead, handoff=deal.handoff)
+    # then the acceptance stands, and the sweep schedules the check-ins afterwards
+    deal.handoff.refresh_from_db()
+    assert deal.handoff.delivery_owner == delivery_lead
+    assert not CheckIn.objects.exists()
+    monkeypatch.undo()
+    assert checkins_schedule_missing() == 3
