@@ -122,9 +122,12 @@ class AccountFilter(django_filters.FilterSet):
 
     def __init__(self, *args, accounts: QuerySet[Account], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.filters["owner"].queryset = User.objects.filter(pk__in=accounts.values("owner_id")).order_by(
-            "first_name", "last_name"
-        )
+        # Colleagues who own any account: a semi-join of the ~hundreds of users through the
+        # owner index. Restricting it to the accounts this user may see made PostgreSQL
+        # evaluate the whole visibility filter for the menu (0.4–0.9 s at 20k accounts).
+        self.filters["owner"].queryset = User.objects.filter(
+            is_active=True, pk__in=Account.objects.order_by().values("owner_id")
+        ).order_by("first_name", "last_name")
 
     def search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         text = value.strip()
