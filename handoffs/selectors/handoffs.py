@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -227,11 +227,14 @@ def account_contacts(handoff: Handoff) -> QuerySet[Contact]:
 
 
 def handoff_owner_choices(user: User) -> QuerySet[User]:
-    """The delivery owners of the hand-offs `user` may read (for the list's owner filter)."""
-    # Per user, "owns at least one visible hand-off": an index probe on delivery_owner
-    # that stops at the first hit, instead of collecting the owners of every hand-off.
-    owns_visible = handoffs_visible_to(user).filter(delivery_owner_id=OuterRef("pk"))
-    return User.objects.filter(Exists(owns_visible))
+    """The choices of the hand-off list's delivery-owner filter: the active delivery
+    leads (only they may be proposed as owners), in name order.
+
+    Not narrowed to the owners of the hand-offs `user` may read: that evaluated the whole
+    visibility filter again for the menu (~55 ms for a manager at 60k hand-offs), while
+    the leads are a few dozen colleagues whose names are no secret. Picking a lead with
+    nothing visible simply lists no rows. `user` is kept for the callers' signature."""
+    return User.objects.filter(is_active=True, role=Role.DELIVERY).order_by("first_name", "last_name", "pk")
 
 
 def playbook_list() -> QuerySet[Playbook]:
