@@ -10,7 +10,20 @@ accounts.selectors.account_editable_by (re-exported here for the views).
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -31,8 +44,33 @@ __all__ = [
 TIMELINE_LIMIT = 100
 
 
-def accounts_visible_to(user: User) -> QuerySet[Account]:
-    """Every account `user` may read (a queryset to filter further)."""
+class _InIdList(Func):
+    """`column = ANY(%s)` with a Python list of ids as one array parameter (Django's
+    `__in=list` would send one parameter per id and plan a long IN list)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids: list[int]) -> None:
+        super().__init__(F(column))
+        self.ids = ids
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column_sql, column_params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"{column_sql} = ANY(%s)", (*column_params, self.ids)
+        if not self.ids:
+            return "1 = 0", column_params
+        placeholders = ", ".join(["%s"] * len(self.ids))
+        return f"{column_sql} IN ({placeholders})", (*column_params, *self.ids)
+
+
+def accounts_visible_to(user: User, *, deal_accounts_as_list: bool = False) -> QuerySet[Account]:
+    """Every account `user` may read (a queryset to filter further).
+
+    With `deal_accounts_as_list`, the accounts of the deals in the user's scope are read
+    once here (one query, a few thousand ids) and sent as a list, instead of a subquery
+    that PostgreSQL evaluates again in every query of the result (a list page's COUNT
+    and its page)."""
     accounts = Account.objects.all()
     if not user.is_authenticated or not user.is_active:
         return accounts.none()
@@ -47,7 +85,11 @@ def accounts_visible_to(user: User) -> QuerySet[Account]:
     # As for deals: each arm on the account's own columns or an id list computed once,
     # so PostgreSQL combines indexes (BitmapOr) instead of scanning every account.
     deals_in_scope = Deal.objects.filter(Q(owner=user) | Q(team_id__in=scope)).order_by().values("account_id")
-    visible = Q(owner=user) | InSubquery("pk", deals_in_scope)
+    if deal_accounts_as_list:
+        deal_account_ids = list(deals_in_scope.distinct().values_list("account_id", flat=True))
+        visible = Q(owner=user) | _InIdList("pk", deal_account_ids)
+    else:
+        visible = Q(owner=user) | InSubquery("pk", deals_in_scope)
     if scope:
         members = User.objects.filter(team_id__in=scope).order_by().values("pk")
         visible |= Q(team_id__in=scope) | InSubquery("owner_id", members)
@@ -88,7 +130,7 @@ def _contact_count() -> Coalesce:
 def account_list_queryset(user: User) -> QuerySet[Account]:
     """The account list: visible accounts with their owner and counts, one query per page."""
     return (
-        accounts_visible_to(user)
+        accounts_visible_to(user, deal_accounts_as_list=True)
         .select_related("owner", "team")
         .annotate(open_deal_count=_open_deal_count(), contact_count=_contact_count())
     )
