@@ -91,18 +91,24 @@ def accounts_visible_to(user: User, *, deal_accounts_as_list: bool = False) -> Q
     else:
         visible = Q(owner=user) | InSubquery("pk", deals_in_scope)
     if scope:
-        members = User.objects.filter(team_id__in=scope).order_by().values("pk")
+        members = team_member_ids(scope)
         visible |= Q(team_id__in=scope) | InSubquery("owner_id", members)
         if user.is_manager:
-            delivered_by_team = (
-                Handoff.objects.filter(
-                    InSubquery("proposed_owner_id", members) | InSubquery("delivery_owner_id", members)
-                )
-                .order_by()
-                .values("deal__account_id")
-            )
-            visible |= InSubquery("pk", delivered_by_team)
+            visible |= InSubquery("pk", handoffs_handed_to(members).values("deal__account_id"))
     return accounts.filter(visible)
+
+
+def team_member_ids(scope: set[int]) -> QuerySet[User]:
+    """The ids of the users of the teams in `scope` (a subquery)."""
+    return User.objects.filter(team_id__in=scope).order_by().values("pk")
+
+
+def handoffs_handed_to(members: QuerySet[User]) -> QuerySet[Handoff]:
+    """Hand-offs proposed to or owned by one of `members`: what a manager of their team
+    also sees (the deal and its account)."""
+    return Handoff.objects.filter(
+        InSubquery("proposed_owner_id", members) | InSubquery("delivery_owner_id", members)
+    ).order_by()
 
 
 def _open_deal_count() -> Coalesce:

@@ -33,8 +33,8 @@ from django.utils import timezone
 from accounts.models import Contact, OrganisationSettings, TimelineEvent, User
 from accounts.selectors import team_scope_ids
 from handoffs.choices import OPEN_STAGES, Stage
-from handoffs.models import Deal, DealContact, Handoff, Promise
-from handoffs.selectors.accounts import accounts_visible_to
+from handoffs.models import Deal, DealContact, Promise
+from handoffs.selectors.accounts import accounts_visible_to, handoffs_handed_to, team_member_ids
 from handoffs.selectors.expressions import InSubquery
 
 # A column shows this many cards; the rest are one click away in the list.
@@ -64,20 +64,8 @@ def deals_visible_to(user: User) -> QuerySet[Deal]:
         members = team_member_ids(scope)
         visible |= Q(team_id__in=scope) | InSubquery("owner_id", members)
         if user.is_manager:
-            delivered_by_team = (
-                Handoff.objects.filter(
-                    InSubquery("proposed_owner_id", members) | InSubquery("delivery_owner_id", members)
-                )
-                .order_by()
-                .values("deal_id")
-            )
-            visible |= InSubquery("pk", delivered_by_team)
+            visible |= InSubquery("pk", handoffs_handed_to(members).values("deal_id"))
     return deals.filter(visible)
-
-
-def team_member_ids(scope: set[int]) -> QuerySet[User]:
-    """The ids of the users of the teams in `scope` (a subquery)."""
-    return User.objects.filter(team_id__in=scope).order_by().values("pk")
 
 
 def deal_editable_by(user: User, deal: Deal, *, scope: set[int] | None = None) -> bool:

@@ -23,7 +23,7 @@ from accounts.models import Contact, OrganisationSettings, User
 from accounts.selectors import team_scope_ids
 from handoffs.choices import HandoffStatus, MeetingStatus, StepStatus
 from handoffs.models import Deal, DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
-from handoffs.selectors.deals import team_member_ids
+from handoffs.selectors.accounts import team_member_ids
 from handoffs.selectors.expressions import InSubquery
 
 NOT_ACCEPTED_STATUSES = [HandoffStatus.AWAITING_OWNER, HandoffStatus.OWNER_PROPOSED, HandoffStatus.DECLINED]
