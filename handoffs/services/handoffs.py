@@ -130,6 +130,21 @@ def _lock(handoff: Handoff) -> Handoff:
     return Handoff.objects.select_for_update(of=("self",)).select_related("deal__account", "rep").get(pk=handoff.pk)
 
 
+def _save_and_record(locked: Handoff, *, actor: User, verb: str, message: str, **data: object) -> None:
+    """Validate and save a locked hand-off, and put the change on its deal's timeline."""
+    locked.full_clean()
+    locked.save()
+    deal = locked.deal
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=verb,
+        message=message,
+        actor=actor,
+        data={"handoff_id": locked.pk, **data},
+    )
+
+
 def _send_on_commit(signal: Any, **kwargs: Any) -> None:
     # robust: the change is committed already; a failing receiver is logged and must not
     # turn the user's success into an error page (followups sweeps make up for it).
@@ -169,16 +184,12 @@ def handoff_propose_owner(*, actor: User, handoff: Handoff, owner: User) -> Hand
     locked.proposed_by = actor
     locked.proposed_at = timezone.now()
     locked.status = HandoffStatus.OWNER_PROPOSED
-    locked.full_clean()
-    locked.save()
-    deal = locked.deal
-    event_record(
-        account=deal.account,
-        subject=deal,
+    _save_and_record(
+        locked,
+        actor=actor,
         verb=EventVerb.OWNER_PROPOSED,
         message=f"{actor} proposed {owner} as the delivery owner.",
-        actor=actor,
-        data={"handoff_id": locked.pk, "proposed_owner": owner.pk},
+        proposed_owner=owner.pk,
     )
     _wake_on_commit("handoff_notices", locked.pk)
     handoff.refresh_from_db()
@@ -240,16 +251,11 @@ def handoff_decline(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
     locked.declined_by = actor
     locked.declined_at = timezone.now()
     locked.decline_reason = reason.strip()
-    locked.full_clean()
-    locked.save()
-    deal = locked.deal
-    event_record(
-        account=deal.account,
-        subject=deal,
+    _save_and_record(
+        locked,
+        actor=actor,
         verb=EventVerb.OWNERSHIP_DECLINED,
         message=f"{actor} declined the hand-off: {reason.strip()}",
-        actor=actor,
-        data={"handoff_id": locked.pk},
     )
     _wake_on_commit("handoff_notices", locked.pk)
     handoff.refresh_from_db()
@@ -270,17 +276,7 @@ def handoff_complete(*, actor: User, handoff: Handoff) -> Handoff:
         _refuse("These required steps are still open: " + "; ".join(open_required) + ".")
     locked.status = HandoffStatus.COMPLETE
     locked.completed_at = timezone.now()
-    locked.full_clean()
-    locked.save()
-    deal = locked.deal
-    event_record(
-        account=deal.account,
-        subject=deal,
-        verb=EventVerb.HANDOFF_COMPLETED,
-        message=f"{actor} completed the hand-off.",
-        actor=actor,
-        data={"handoff_id": locked.pk},
-    )
+    _save_and_record(locked, actor=actor, verb=EventVerb.HANDOFF_COMPLETED, message=f"{actor} completed the hand-off.")
     handoff.refresh_from_db()
     return locked
 
