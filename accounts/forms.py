@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from accounts.models import OrganisationSettings, User
 
@@ -73,3 +74,13 @@ class OrganisationSettingsForm(forms.ModelForm):
             "escalate_after_hours",
             "escalate_to_admin_after_hours",
         ]
+
+
+def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the fields it names when the form
+    has them, otherwise at the top. Views re-render the form, so what was typed stays."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.choices import Role
+from accounts.forms import add_service_error
 from accounts.permissions import role_required
 from followups.forms import CheckinAddForm, CheckinLogForm, CheckinRescheduleForm
 from followups.selectors.checkins import (
@@ -24,15 +25,6 @@ from followups.selectors.checkins import (
 from followups.services.checkins import checkin_add, checkin_log, checkin_reschedule
 
 CHECKIN_ROLES = (Role.REP, Role.MANAGER)
-
-
-def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: on the field it names, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
 
 
 def _next_or(request: HttpRequest, fallback: str) -> str:
@@ -84,7 +76,7 @@ def checkin_log_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             checkin_log(actor=request.user, checkin=checkin, **form.cleaned_data)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, f"Check-in with {checkin.account} logged.")
             return redirect(_next_or(request, "followups:my_checkins"))
@@ -102,7 +94,7 @@ def checkin_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             checkin_reschedule(actor=request.user, checkin=checkin, **form.cleaned_data)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(
                 request, f"Check-in with {checkin.account} moved to {form.cleaned_data['new_due_on']:%d %b %Y}."
@@ -121,7 +113,7 @@ def checkin_add_view(request: HttpRequest, handoff_pk: int) -> HttpResponse:
         try:
             checkin = checkin_add(actor=request.user, handoff=handoff, due_on=form.cleaned_data["due_on"])
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, f"Check-in with {checkin.account} added for {checkin.due_on:%d %b %Y}.")
             return redirect(_next_or(request, "followups:my_checkins"))

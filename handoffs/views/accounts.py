@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.choices import Role
+from accounts.forms import add_service_error
 from accounts.models import Contact
 from accounts.permissions import role_required
-from accounts.services import StaleEditError, account_create, account_update, contact_create, contact_update
+from accounts.services import account_create, account_update, contact_create, contact_update
 from handoffs.filters import AccountFilter
 from handoffs.forms.accounts import AccountForm, ContactForm
 from handoffs.selectors.accounts import (
@@ -25,7 +26,6 @@ from handoffs.selectors.accounts import (
     account_timeline,
     accounts_visible_to,
 )
-from handoffs.views.deals import add_service_error
 
 PAGE_SIZE = 25
 SORTABLE_COLUMNS = [("name", "Account"), ("owner", "Owner"), ("open_deals", "Open deals"), ("health", "Health")]
@@ -97,8 +97,6 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 owner_change_reason=form.cleaned_data.get("owner_change_reason", ""),
                 **form.service_values(),
             )
-        except StaleEditError as error:
-            form.add_error(None, error)
         except ValidationError as error:
             add_service_error(form, error)
         else:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.choices import Role
+from accounts.forms import add_service_error
 from accounts.permissions import role_required
 from accounts.selectors import team_scope_ids
 from accounts.services import StaleEditError
@@ -65,15 +66,6 @@ SORTABLE_COLUMNS = [
     ("close", "Expected close"),
     ("owner", "Owner"),
 ]
-
-
-def add_service_error(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its fields when they exist there."""
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
 
 
 def _editable_or_403(user, deal: Deal) -> None:
@@ -198,8 +190,6 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 owner=form.cleaned_data.get("owner"),
                 **form.service_values(),
             )
-        except StaleEditError as error:
-            form.add_error(None, error)
         except ValidationError as error:
             add_service_error(form, error)
         else:
@@ -277,8 +267,6 @@ def deal_close_view(request: HttpRequest, pk: int) -> HttpResponse:
                 lost_reason=data["lost_reason"],
                 expected_version=data["version"],
             )
-        except StaleEditError as error:
-            form.add_error(None, error)
         except ValidationError as error:
             add_service_error(form, error)
         else:

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.forms import add_service_error
 from handoffs.choices import HandoffStatus, MeetingStatus
 from handoffs.forms.handoffs import (
     DeclineForm,
@@ -50,14 +51,6 @@ def _error_messages(error: ValidationError) -> list[str]:
         if hasattr(error, "error_dict")
         else list(error.messages)
     )
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
 
 
 class HandoffFilter(django_filters.FilterSet):
@@ -317,7 +310,7 @@ def meeting_schedule(request: HttpRequest, pk: int) -> HttpResponse:
                 contacts=list(form.cleaned_data["contacts"]),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "The meeting is scheduled; the invites are on their way.")
             return redirect("handoffs:handoff_detail", pk=pk)
@@ -341,7 +334,7 @@ def meeting_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.meeting_reschedule(actor=request.user, meeting=meeting, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "The meeting moved; everyone gets an updated invite.")
             return redirect("handoffs:handoff_detail", pk=meeting.handoff_id)
@@ -385,7 +378,7 @@ def meeting_record(request: HttpRequest, pk: int) -> HttpResponse:
                 promise_reviews=form.promise_reviews(),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "The meeting is recorded; the customer summary is on its way.")
             return redirect("handoffs:handoff_detail", pk=handoff.pk)

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.choices import Role
+from accounts.forms import add_service_error
 from accounts.permissions import role_required
 from handoffs.forms.playbooks import PlaybookForm, PlaybookStepFormSet, steps_from_formset
 from handoffs.models import Playbook
@@ -19,14 +20,6 @@ from handoffs.services.playbooks import playbook_update
 @role_required(Role.ADMIN)
 def playbook_list(request: HttpRequest) -> HttpResponse:
     return render(request, "handoffs/playbooks/list.html", {"playbooks": list(playbooks_with_counts())})
-
-
-def _add_errors(form: PlaybookForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
 
 
 @role_required(Role.ADMIN)
@@ -45,7 +38,7 @@ def playbook_create(request: HttpRequest) -> HttpResponse:
                 steps=steps_from_formset(steps),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, f"The playbook “{playbook}” was created.")
             return redirect("handoffs:playbook_list")
@@ -82,7 +75,7 @@ def playbook_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 steps=steps_from_formset(steps),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, f"“{playbook}” was saved. Hand-offs already started keep their steps.")
             return redirect("handoffs:playbook_list")
