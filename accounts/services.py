@@ -105,21 +105,15 @@ def organisation_settings_update(*, actor: User, **values: Any) -> OrganisationS
     return settings_row
 
 
+PROFILE_FIELDS = frozenset(
+    {"first_name", "last_name", "email", "timezone", "working_hours_start", "working_hours_end", "wants_daily_digest"}
+)
+
+
 @transaction.atomic
 def user_update_profile(*, user: User, **values: Any) -> User:
     """Change a user's own preferences: time zone, working hours, digest."""
-    allowed = {
-        "first_name",
-        "last_name",
-        "email",
-        "timezone",
-        "working_hours_start",
-        "working_hours_end",
-        "wants_daily_digest",
-    }
-    unknown = set(values) - allowed
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    refuse_unknown_fields(values, PROFILE_FIELDS)
     for field, value in values.items():
         setattr(user, field, value)
     user.full_clean(exclude=["password", "username"])
@@ -131,8 +125,9 @@ ACCOUNT_FIELDS = frozenset({"name", "domain", "industry", "size", "address", "no
 CONTACT_FIELDS = frozenset({"first_name", "last_name", "title", "email", "phone"})
 
 
-def _refuse_unknown(values: dict[str, Any], allowed: frozenset[str]) -> None:
-    unknown = set(values) - allowed
+def refuse_unknown_fields(values: dict[str, Any], allowed: frozenset[str] | set[str]) -> None:
+    """Services take fields as keywords: refuse any this service does not set."""
+    unknown = set(values) - set(allowed)
     if unknown:
         raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
 
@@ -147,7 +142,7 @@ def account_create(*, actor: User, name: str, owner: User | None = None, **field
     row of its ownership history and an "account created" timeline event."""
     if not (actor.is_rep or actor.is_manager or actor.is_admin_role):
         raise PermissionDenied("Only reps, managers and admins create accounts.")
-    _refuse_unknown(fields, ACCOUNT_FIELDS - {"name"})
+    refuse_unknown_fields(fields, ACCOUNT_FIELDS - {"name"})
     owner = owner or actor
     if owner.pk != actor.pk and not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
         raise ValidationError({"owner": "You may not give an account to this person."})
@@ -183,7 +178,7 @@ def account_update(
     """
     if not account_editable_by(actor, account):
         raise PermissionDenied("You may not change this account.")
-    _refuse_unknown(fields, ACCOUNT_FIELDS)
+    refuse_unknown_fields(fields, ACCOUNT_FIELDS)
     bump_version(Account, pk=account.pk, expected_version=expected_version, what="This account")
     # Work on the stored row, not on the caller's copy (a bound form may have changed it).
     account = Account.objects.select_for_update().get(pk=account.pk)
@@ -229,7 +224,7 @@ def contact_create(*, actor: User, account: Account, first_name: str, **fields: 
     """Add a customer contact to an account (an email address is unique within it)."""
     if not account_editable_by(actor, account):
         raise PermissionDenied("You may not add contacts to this account.")
-    _refuse_unknown(fields, CONTACT_FIELDS - {"first_name"})
+    refuse_unknown_fields(fields, CONTACT_FIELDS - {"first_name"})
     # Serialise contact writes of one account so that two concurrent adds of the same
     # email address cannot both pass the duplicate check.
     Account.objects.select_for_update().filter(pk=account.pk).first()
@@ -253,7 +248,7 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     """Change a contact's details (an email address stays unique within the account)."""
     if not account_editable_by(actor, contact.account):
         raise PermissionDenied("You may not change this contact.")
-    _refuse_unknown(fields, CONTACT_FIELDS)
+    refuse_unknown_fields(fields, CONTACT_FIELDS)
     Account.objects.select_for_update().filter(pk=contact.account_id).first()
     contact = Contact.objects.select_related("account").get(pk=contact.pk)
     values = _strip_text(fields)

@@ -15,14 +15,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts.links import absolute_url
 from accounts.models import User
 from followups.choices import ReminderLevel
 from followups.models import Notification, Reminder
 from followups.overdue import ItemDescription
-
-
-def _absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}" if path.startswith("/") else path
 
 
 def _build(name: str, *, to: User, context: dict, message_id: str) -> EmailMultiAlternatives:
@@ -46,7 +43,7 @@ def _profile_path() -> str:
 
 
 def _preferences_url() -> str:
-    return _absolute(_profile_path())
+    return absolute_url(_profile_path())
 
 
 def reminder_email(reminder: Reminder, description: ItemDescription, *, message_id: str) -> EmailMultiAlternatives:
@@ -58,7 +55,7 @@ def reminder_email(reminder: Reminder, description: ItemDescription, *, message_
             "reminder": reminder,
             "description": description,
             "is_escalation": reminder.level > ReminderLevel.OWNER,
-            "url": _absolute(description.path),
+            "url": absolute_url(description.path),
             "preferences_url": _preferences_url(),
         },
         message_id=message_id,
@@ -82,7 +79,7 @@ def digest_email(
                 {
                     "title": description.title,
                     "detail": description.detail,
-                    "url": _absolute(description.path),
+                    "url": absolute_url(description.path),
                     "is_escalation": reminder.level > ReminderLevel.OWNER,
                 }
             )
@@ -92,7 +89,7 @@ def digest_email(
                 {
                     "title": notification.title,
                     "detail": notification.body,
-                    "url": _absolute(notification.url or "/"),
+                    "url": absolute_url(notification.url or "/"),
                     "is_escalation": False,
                 }
             )
@@ -111,7 +108,7 @@ def notification_email(reminder: Reminder, notification: Notification, *, messag
         to=reminder.recipient,
         context={
             "notification": notification,
-            "url": _absolute(notification.url or reverse("followups:notifications")),
+            "url": absolute_url(notification.url or reverse("followups:notifications")),
             "preferences_url": _preferences_url(),
         },
         message_id=message_id,

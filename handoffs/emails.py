@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import EventVerb
+from accounts.links import absolute_url
 from accounts.models import User
 from accounts.services import event_record
 from handoffs.calendar import meeting_invite_ics
@@ -45,10 +46,6 @@ NOTICES_DUE = Q(status=HandoffStatus.OWNER_PROPOSED, proposed_at__isnull=False) 
 ) | Q(status=HandoffStatus.DECLINED, declined_at__isnull=False) & (
     Q(decline_notified_at__isnull=True) | Q(decline_notified_at__lt=F("declined_at"))
 )
-
-
-def _absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def _message(name: str, context: dict, *, to: list[str]) -> EmailMultiAlternatives:
@@ -105,7 +102,7 @@ def meeting_invite_messages(meeting: Meeting) -> list[EmailMultiAlternatives]:
             "is_customer": attendee.contact_id is not None,
             "starts_at": timezone.localtime(meeting.starts_at, _tz_of(attendee)),
             "updated": meeting.sequence > 0,
-            "handoff_url": _absolute(reverse("handoffs:handoff_detail", args=[handoff.pk])),
+            "handoff_url": absolute_url(reverse("handoffs:handoff_detail", args=[handoff.pk])),
         }
         message = _message("meeting-cancelled" if cancelled else "meeting-invite", context, to=[person.email])
         message.attach_alternative(ics, f"text/calendar; method={method}")
@@ -170,7 +167,7 @@ def customer_summary_messages(meeting: Meeting) -> list[EmailMultiAlternatives]:
             "rep": handoff.rep,
             "agreement": meeting.notes,
             "promises": promises,
-            "status_url": _absolute(reverse("handoffs:customer_status", args=[token])),
+            "status_url": absolute_url(reverse("handoffs:customer_status", args=[token])),
             "link_days": settings.BATON_CUSTOMER_LINK_DAYS,
         }
         messages.append(_message("customer-summary", context, to=[contact.email]))
@@ -227,8 +224,8 @@ def handoff_notice_messages(handoff: Handoff) -> tuple[list[EmailMultiAlternativ
         "handoff": handoff,
         "deal": handoff.deal,
         "account": handoff.deal.account,
-        "handoff_url": _absolute(reverse("handoffs:handoff_detail", args=[handoff.pk])),
-        "brief_url": _absolute(reverse("handoffs:handoff_brief", args=[handoff.pk])),
+        "handoff_url": absolute_url(reverse("handoffs:handoff_detail", args=[handoff.pk])),
+        "brief_url": absolute_url(reverse("handoffs:handoff_brief", args=[handoff.pk])),
     }
     if handoff.status == HandoffStatus.OWNER_PROPOSED:
         owner = handoff.proposed_owner

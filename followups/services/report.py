@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import Role
+from accounts.links import absolute_url
 from accounts.models import Account, User
 from followups.choices import CheckInStatus
 from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat, WeeklyDigest
@@ -264,10 +265,6 @@ def report_refresh(*, context: RuleContext | None = None) -> RefreshResult:
 DIGEST_CLAIM_STALE_AFTER = datetime.timedelta(minutes=30)
 
 
-def _absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
 def weekly_digest_email(manager: User, *, week_start: datetime.date) -> EmailMultiAlternatives:
     """The week's new drops (with the week before), the worst accounts and the trend,
     every number linking to the report on the site."""
@@ -280,13 +277,13 @@ def weekly_digest_email(manager: User, *, week_start: datetime.date) -> EmailMul
     context = {
         "manager": manager,
         "data": data,
-        "report_url": _absolute(reverse("followups:report")) + f"?{week_query}",
+        "report_url": absolute_url(reverse("followups:report")) + f"?{week_query}",
         "drop_links": {
-            row["code"]: _absolute(reverse("followups:report_drilldown", args=[row["code"]])) + f"?{week_query}"
+            row["code"]: absolute_url(reverse("followups:report_drilldown", args=[row["code"]])) + f"?{week_query}"
             for row in data.new_drops
         },
         "account_links": {
-            account.pk: _absolute(reverse("followups:report_drilldown", args=["all"]))
+            account.pk: absolute_url(reverse("followups:report_drilldown", args=["all"]))
             + f"?{urlencode({'account': account.pk, 'open': 1})}"
             for account in data.worst_accounts
         },

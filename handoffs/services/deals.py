@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.choices import EventVerb
 from accounts.models import Account, Contact, User
 from accounts.selectors import account_users_assignable_by
-from accounts.services import bump_version, event_record
+from accounts.services import bump_version, event_record, refuse_unknown_fields
 from handoffs.choices import CLOSED_STAGES, OPEN_STAGES, ContactRole, HandoffStatus, LostReason, Stage
 from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff, Promise
 from handoffs.selectors.accounts import accounts_visible_to
@@ -45,12 +45,6 @@ DEAL_FIELDS = frozenset(
     }
 )
 # The item kind of overdue_item_resolved for a deal's next step (see handoffs/signals.py).
-
-
-def _refuse_unknown(values: dict[str, Any]) -> None:
-    unknown = set(values) - DEAL_FIELDS
-    if unknown:
-        raise ValidationError(f"These fields cannot be set on a deal here: {', '.join(sorted(unknown))}.")
 
 
 def _check_can_change(actor: User, deal: Deal) -> None:
@@ -106,7 +100,7 @@ def deal_create(*, actor: User, account: Account, owner: User | None = None, **f
         raise PermissionDenied("Only reps, managers and admins open deals.")
     if not accounts_visible_to(actor).filter(pk=account.pk).exists():
         raise PermissionDenied("You may not open a deal on this account.")
-    _refuse_unknown(fields)
+    refuse_unknown_fields(fields, DEAL_FIELDS)
     owner = owner or actor
     if owner.pk != actor.pk and not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
         raise ValidationError({"owner": "You may not give a deal to this person."})
@@ -146,7 +140,7 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int, owner: User |
     Refused with StaleEditError if someone saved the deal since `expected_version`.
     """
     _check_can_change(actor, deal)
-    _refuse_unknown(fields)
+    refuse_unknown_fields(fields, DEAL_FIELDS)
     deal = _lock(deal, expected_version=expected_version)
     today = timezone.localdate()
     was_overdue = _is_overdue(deal, today)
