@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
-    F,
-    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -31,7 +28,7 @@ from accounts.models import Account, Contact, OwnershipChange, TimelineEvent, Us
 from accounts.selectors import account_editable_by, team_scope_ids
 from handoffs.choices import OPEN_STAGES
 from handoffs.models import Deal, Handoff
-from handoffs.selectors.expressions import InSubquery
+from handoffs.selectors.expressions import InIdList, InSubquery
 
 __all__ = [
     "account_editable_by",
@@ -42,26 +39,6 @@ __all__ = [
 ]
 
 TIMELINE_LIMIT = 100
-
-
-class _InIdList(Func):
-    """`column = ANY(%s)` with a Python list of ids as one array parameter (Django's
-    `__in=list` would send one parameter per id and plan a long IN list)."""
-
-    output_field = BooleanField()
-
-    def __init__(self, column: str, ids: list[int]) -> None:
-        super().__init__(F(column))
-        self.ids = ids
-
-    def as_sql(self, compiler, connection, **extra_context):
-        column_sql, column_params = compiler.compile(self.source_expressions[0])
-        if connection.vendor == "postgresql":
-            return f"{column_sql} = ANY(%s)", (*column_params, self.ids)
-        if not self.ids:
-            return "1 = 0", column_params
-        placeholders = ", ".join(["%s"] * len(self.ids))
-        return f"{column_sql} IN ({placeholders})", (*column_params, *self.ids)
 
 
 def accounts_visible_to(user: User, *, deal_accounts_as_list: bool = False) -> QuerySet[Account]:
@@ -87,7 +64,7 @@ def accounts_visible_to(user: User, *, deal_accounts_as_list: bool = False) -> Q
     deals_in_scope = Deal.objects.filter(Q(owner=user) | Q(team_id__in=scope)).order_by().values("account_id")
     if deal_accounts_as_list:
         deal_account_ids = list(deals_in_scope.distinct().values_list("account_id", flat=True))
-        visible = Q(owner=user) | _InIdList("pk", deal_account_ids)
+        visible = Q(owner=user) | InIdList("pk", deal_account_ids)
     else:
         visible = Q(owner=user) | InSubquery("pk", deals_in_scope)
     if scope:

@@ -30,3 +30,28 @@ class InSubquery(Func):
     def as_postgresql(self, compiler, connection, **extra_context):
         column_sql, subquery_sql, params = self._parts(compiler, connection)
         return f"{column_sql} = ANY(ARRAY{subquery_sql})", params
+
+
+class InIdList(Func):
+    """`column IN (ids)` for a Python list of ids, as a condition to OR with others.
+
+    On PostgreSQL `column = ANY(%s)` sends the list as one array parameter (Django's
+    `__in=list` sends one parameter per id and plans a long IN list); elsewhere the
+    plain IN."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids: list[int]) -> None:
+        super().__init__(F(column))
+        self.ids = ids
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column_sql, column_params = compiler.compile(self.source_expressions[0])
+        if not self.ids:
+            return "1 = 0", column_params
+        placeholders = ", ".join(["%s"] * len(self.ids))
+        return f"{column_sql} IN ({placeholders})", (*column_params, *self.ids)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column_sql, column_params = compiler.compile(self.source_expressions[0])
+        return f"{column_sql} = ANY(%s)", (*column_params, self.ids)
