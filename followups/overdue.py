@@ -15,15 +15,16 @@ depends on the recipient's working hours in their own time zone, not on this.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.links import url_for_each
 from accounts.models import OrganisationSettings
 from followups.choices import CheckInStatus, ReminderKind
 from followups.models import CheckIn
@@ -167,25 +168,6 @@ class ItemDescription:
     account: str
 
 
-def _safe_reverse(name: str, *args) -> str:
-    # Pages of other areas may not exist yet in every deployment; a reminder still goes out.
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return "/"
-
-
-def _path_for_each(name: str) -> Callable[[int], str]:
-    """reverse(name, args=[pk]) for any pk at the cost of one reverse(): a worker's batch
-    describes hundreds of items, and reverse() is not cheap."""
-    sentinel = 987654321987
-    path = _safe_reverse(name, sentinel)
-    head, found, tail = path.partition(str(sentinel))
-    if not found:
-        return lambda pk: path
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescription]:
     """A description of each item, in one query per kind (the worker's batches)."""
     item_ids = list(item_ids)
@@ -193,7 +175,7 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
         return {}
     descriptions: dict[int, ItemDescription] = {}
     if kind == ReminderKind.CHECKIN_OVERDUE:
-        my_checkins = _safe_reverse("followups:my_checkins")
+        my_checkins = reverse("followups:my_checkins")
         for checkin in CheckIn.objects.filter(pk__in=item_ids).select_related("account"):
             descriptions[checkin.pk] = ItemDescription(
                 title=f"Check-in with {checkin.account} is overdue",
@@ -202,7 +184,7 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
                 account=str(checkin.account),
             )
     elif kind == ReminderKind.STEP_OVERDUE:
-        handoff_path = _path_for_each("handoffs:handoff_detail")
+        handoff_path = url_for_each("handoffs:handoff_detail")
         for step in HandoffStep.objects.filter(pk__in=item_ids).select_related("handoff__deal__account"):
             deal = step.handoff.deal
             descriptions[step.pk] = ItemDescription(
@@ -212,7 +194,7 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
                 account=str(deal.account),
             )
     elif kind in (ReminderKind.MEETING_NOT_SCHEDULED, ReminderKind.OWNER_NOT_ACCEPTED):
-        handoff_path = _path_for_each("handoffs:handoff_detail")
+        handoff_path = url_for_each("handoffs:handoff_detail")
         for handoff in Handoff.objects.filter(pk__in=item_ids).select_related("deal__account"):
             deal = handoff.deal
             if kind == ReminderKind.MEETING_NOT_SCHEDULED:
@@ -226,7 +208,7 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
                 account=str(deal.account),
             )
     elif kind == ReminderKind.NEXT_STEP_OVERDUE:
-        deal_path = _path_for_each("handoffs:deal_detail")
+        deal_path = url_for_each("handoffs:deal_detail")
         for deal in Deal.objects.filter(pk__in=item_ids).select_related("account"):
             due = f"{deal.next_step_due:%d %b %Y}" if deal.next_step_due else "an unknown date"
             descriptions[deal.pk] = ItemDescription(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import EventVerb
@@ -48,16 +48,6 @@ def _locked_workable_checkin(*, actor: User, checkin: CheckIn) -> CheckIn:
     if locked is None:
         raise ValidationError("You may only work your own check-ins (or your team's, as their manager).")
     return locked
-
-
-def _url_for_handoff(handoff: Handoff) -> str:
-    # The hand-off page belongs to the handoffs app; fall back to its list if it is missing.
-    for name, args in (("handoffs:handoff_detail", [handoff.pk]), ("handoffs:handoff_list", [])):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    return reverse("home")
 
 
 # How far back the sweep looks for accepted hand-offs without check-ins.
@@ -219,7 +209,7 @@ def checkin_log(
             kind=NotificationKind.CHECKIN_ISSUE,
             title=f"{locked.account}: issues raised at a check-in",
             body=f"{locked.rep} heard from the customer ({locked.get_sentiment_display().lower()}): {locked.issues_raised}",
-            url=_url_for_handoff(locked.handoff),
+            url=reverse("handoffs:handoff_detail", args=[locked.handoff_id]),
         )
     return locked
 

@@ -4,7 +4,6 @@ formatting helpers."""
 from __future__ import annotations
 
 from django import template
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -19,15 +18,6 @@ register = template.Library()
 def account_health_drops(account: Account) -> list[dict]:
     """`{% account_health_drops account as drops %}`: the account's open drops by code (one query)."""
     return account_open_drops(account)
-
-
-@register.simple_tag
-def optional_url(name: str, *args) -> str:
-    """The URL of `name`, or "" while the app that serves it is not installed yet."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 @register.filter

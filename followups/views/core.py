@@ -1,8 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -10,24 +9,19 @@ from accounts.choices import Role
 from followups.models import Heartbeat
 from followups.selectors.reminders import outbox_health
 
-# Each role's home page; the first that exists wins.
+# Each role's home page.
 HOME_BY_ROLE = {
-    Role.REP: ["handoffs:my_day"],
-    Role.DELIVERY: ["handoffs:my_handoffs"],
-    Role.MANAGER: ["followups:dashboard"],
-    Role.ADMIN: ["followups:dashboard"],
+    Role.REP: "handoffs:my_day",
+    Role.DELIVERY: "handoffs:my_handoffs",
+    Role.MANAGER: "followups:dashboard",
+    Role.ADMIN: "followups:dashboard",
 }
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     role = Role.ADMIN if request.user.is_superuser else request.user.role
-    for url_name in HOME_BY_ROLE.get(role, []):
-        try:
-            return redirect(reverse(url_name))
-        except NoReverseMatch:
-            continue
-    return render(request, "home.html")
+    return redirect(HOME_BY_ROLE[role])
 
 
 @require_GET
