@@ -35,11 +35,6 @@ def drop_label(code: str) -> str:
 
 
 @register.filter
-def count_of(counts: dict, code: str) -> int:
-    return counts.get(code, 0)
-
-
-@register.filter
 def get_item(mapping: dict, key):
     return mapping.get(key, "")
 
