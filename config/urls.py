@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import favicon
 from followups.views import core as followups_views
 
 password_reset = auth_views.PasswordResetView.as_view(
@@ -14,6 +15,7 @@ password_reset = auth_views.PasswordResetView.as_view(
 urlpatterns = [
     path("", followups_views.home, name="home"),
     path("health/", followups_views.health, name="health"),
+    path("favicon.ico", favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from django import forms
 
+from accounts.validators import validate_plausible_date
 from followups.choices import Channel, Sentiment
 
 
@@ -37,7 +38,9 @@ class CheckinLogForm(forms.Form):
 class CheckinRescheduleForm(forms.Form):
     """Moving a check-in to another day, with the reason."""
 
-    new_due_on = forms.DateField(label="New date", widget=forms.DateInput(attrs={"type": "date"}))
+    new_due_on = forms.DateField(
+        label="New date", widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_plausible_date]
+    )
     reason = forms.CharField(
         max_length=300, widget=forms.TextInput(attrs={"placeholder": "Customer on holiday until…"})
     )
@@ -51,7 +54,9 @@ class CheckinRescheduleForm(forms.Form):
 class CheckinAddForm(forms.Form):
     """An extra check-in, outside the cadence."""
 
-    due_on = forms.DateField(label="Due on", widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        label="Due on", widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_plausible_date]
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Team
+from accounts.validators import validate_plausible_date
 from followups.selectors.report import Period, period_named
 
 MAX_CUSTOM_PERIOD_DAYS = 731  # two years: longer asks the database for little insight at great cost
@@ -26,8 +27,15 @@ class ReportPeriodForm(forms.Form):
     optionally one of the teams the user may see."""
 
     period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, initial=DEFAULT_PERIOD)
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_plausible_date]
+    )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All my teams")
 
     def __init__(self, *args, teams: QuerySet[Team], **kwargs) -> None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.choices import EventVerb
 from accounts.models import OrganisationSettings, User
 from accounts.services import event_record
+from accounts.validators import validate_plausible_date
 from followups.choices import Channel, CheckInStatus, NotificationKind, Sentiment
 from followups.models import CheckIn, CheckInReschedule
 from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, checkins_workable_by, user_local_today
@@ -126,6 +127,7 @@ def checkin_add(*, actor: User, handoff: Handoff, due_on: datetime.date) -> Chec
         raise ValidationError("Check-ins start once a delivery owner has accepted the hand-off.")
     if due_on < user_local_today(actor):
         raise ValidationError({"due_on": "Choose today or a later date."})
+    validate_plausible_date(due_on, field="due_on", today=user_local_today(actor))
     checkin = CheckIn(handoff=handoff, account=handoff.deal.account, rep=handoff.rep, cadence_days=0, due_on=due_on)
     checkin.full_clean()
     checkin.save()
@@ -246,6 +248,11 @@ def checkin_reschedule(*, actor: User, checkin: CheckIn, new_due_on: datetime.da
         errors["new_due_on"] = "Choose today or a later date."
     elif new_due_on == locked.due_on:
         errors["new_due_on"] = "The check-in is already due on that day."
+    else:
+        try:
+            validate_plausible_date(new_due_on, today=user_local_today(actor))
+        except ValidationError as error:
+            errors["new_due_on"] = error.messages[0]
     if errors:
         raise ValidationError(errors)
     reschedule = CheckInReschedule(

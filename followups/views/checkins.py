@@ -7,11 +7,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.choices import Role
 from accounts.forms import add_service_error
+from accounts.http import safe_next_url
 from accounts.permissions import role_required
 from followups.forms import CheckinAddForm, CheckinLogForm, CheckinRescheduleForm
 from followups.selectors.checkins import (
@@ -25,13 +25,6 @@ from followups.selectors.checkins import (
 from followups.services.checkins import checkin_add, checkin_log, checkin_reschedule
 
 CHECKIN_ROLES = (Role.REP, Role.MANAGER)
-
-
-def _next_or(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return fallback
 
 
 class CheckinRepFilterForm(forms.Form):
@@ -79,7 +72,7 @@ def checkin_log_view(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_error(form, error)
         else:
             messages.success(request, f"Check-in with {checkin.account} logged.")
-            return redirect(_next_or(request, "followups:my_checkins"))
+            return redirect(safe_next_url(request, fallback="followups:my_checkins"))
     return render(request, "followups/checkins/log.html", {"checkin": checkin, "form": form})
 
 
@@ -99,7 +92,7 @@ def checkin_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, f"Check-in with {checkin.account} moved to {form.cleaned_data['new_due_on']:%d %b %Y}."
             )
-            return redirect(_next_or(request, "followups:my_checkins"))
+            return redirect(safe_next_url(request, fallback="followups:my_checkins"))
     history = checkin.reschedules.select_related("rescheduled_by")
     return render(request, "followups/checkins/reschedule.html", {"checkin": checkin, "form": form, "history": history})
 
@@ -116,5 +109,5 @@ def checkin_add_view(request: HttpRequest, handoff_pk: int) -> HttpResponse:
             add_service_error(form, error)
         else:
             messages.success(request, f"Check-in with {checkin.account} added for {checkin.due_on:%d %b %Y}.")
-            return redirect(_next_or(request, "followups:my_checkins"))
+            return redirect(safe_next_url(request, fallback="followups:my_checkins"))
     return render(request, "followups/checkins/add.html", {"handoff": handoff, "form": form})

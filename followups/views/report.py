@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.choices import Role
+from accounts.http import parse_id
 from accounts.permissions import role_required
 from followups.csv_export import csv_response
 from followups.forms_report import DEFAULT_PERIOD, ReportPeriodForm
@@ -32,13 +33,15 @@ CSV_TABLES = ("totals", "by_rep", "by_owner", "by_team", "trend", "latency")
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
-    """An id from the query string; garbage is a 404, like a link to nothing."""
+    """An id from the query string; garbage (letters, `²`, a number no row can have) is
+    a 404, like a link to nothing."""
     value = request.GET.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    number = parse_id(value)
+    if number is None:
         raise Http404(f"Bad {name}.")
-    return int(value)
+    return number
 
 
 def _period_query(request: HttpRequest) -> str:

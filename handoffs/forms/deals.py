@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import account_users_assignable_by
+from accounts.validators import validate_plausible_date
 from handoffs.choices import OPEN_STAGES, ContactRole, LostReason, Stage
 from handoffs.models import MAX_DEAL_AMOUNT, Deal
 from handoffs.selectors.accounts import accounts_visible_to
@@ -107,11 +108,22 @@ class DealForm(forms.ModelForm):
     def clean_amount(self):
         return _check_amount(self.cleaned_data.get("amount"))
 
+    def _typed_date(self, name: str):
+        """The date, within the plausible window (accounts.validators) if it was typed
+        now: an old date left as it was does not block other edits (as in deal_update)."""
+        value = self.cleaned_data.get(name)
+        if name in self.changed_data:
+            validate_plausible_date(value)
+        return value
+
+    def clean_expected_close_date(self):
+        return self._typed_date("expected_close_date")
+
     def clean_next_step_due(self):
         due = self.cleaned_data.get("next_step_due")
         if due is not None and due < timezone.localdate():
             raise forms.ValidationError("The next step cannot be due in the past: when will it happen?")
-        return due
+        return self._typed_date("next_step_due")
 
     def clean(self):
         cleaned = super().clean()
@@ -148,6 +160,7 @@ class DealCloseForm(forms.Form):
         closed_on = self.cleaned_data.get("closed_on")
         if closed_on is not None and closed_on > timezone.localdate():
             raise forms.ValidationError("A deal cannot close in the future; log the close on the day.")
+        validate_plausible_date(closed_on)
         return closed_on
 
     def clean(self):
@@ -168,6 +181,7 @@ class DealReopenForm(forms.Form):
         due = self.cleaned_data.get("next_step_due")
         if due is not None and due < timezone.localdate():
             raise forms.ValidationError("The next step cannot be due in the past.")
+        validate_plausible_date(due)
         return due
 
 
@@ -175,7 +189,7 @@ class PromiseForm(forms.Form):
     """A promise made to the customer, with an optional target date."""
 
     description = forms.CharField(max_length=300, label="Promise", help_text="E.g. “Live by 1 March”, “SSO included”.")
-    target_date = forms.DateField(widget=DATE_INPUT, required=False)
+    target_date = forms.DateField(widget=DATE_INPUT, required=False, validators=[validate_plausible_date])
 
 
 class DealContactForm(forms.Form):

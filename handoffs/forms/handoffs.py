@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from accounts.models import Contact
+from accounts.validators import validate_plausible_datetime
 from handoffs.choices import HandoffStatus
 from handoffs.models import Handoff, Meeting, Promise
 from handoffs.selectors.handoffs import account_contacts, delivery_lead_choices
@@ -48,10 +50,16 @@ class MeetingTimeForm(forms.Form):
     starts_at = forms.DateTimeField(
         label="Date and time",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In your time zone.",
+        validators=[validate_plausible_datetime],
     )
     duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=5, max_value=480, initial=45)
     location = forms.CharField(label="Place or video link", max_length=300)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The time is read in the zone the middleware activated for this user: name it.
+        zone = timezone.get_current_timezone_name()
+        self.fields["starts_at"].help_text = f"Times are in {zone} (your time zone)."
 
 
 class MeetingScheduleForm(MeetingTimeForm):

@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account, Contact, OwnershipChange, TimelineEvent, User
-from accounts.selectors import account_editable_by, team_scope_ids
+from accounts.selectors import TimelinePage, account_editable_by, team_scope_ids, timeline_page
 from handoffs.choices import OPEN_STAGES
 from handoffs.models import Deal, Handoff
 from handoffs.selectors.expressions import InIdList, InSubquery
@@ -37,8 +37,6 @@ __all__ = [
     "account_timeline",
     "accounts_visible_to",
 ]
-
-TIMELINE_LIMIT = 100
 
 
 def accounts_visible_to(user: User, *, deal_accounts_as_list: bool = False) -> QuerySet[Account]:
@@ -146,8 +144,9 @@ def deals_visible_to_for_accounts(user: User) -> QuerySet[Deal]:
     return deals_visible_to(user)
 
 
-def account_timeline(user: User, account: Account, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
-    """The account's events, newest first, leaving out those about deals `user` may not read."""
+def account_timeline(user: User, account: Account, *, before: int | None = None) -> TimelinePage:
+    """A page of the account's events, newest first (those older than the event
+    `before`), leaving out those about deals `user` may not read."""
     deal_type = ContentType.objects.get_for_model(Deal)
     visible_deal_ids = deals_visible_to_for_accounts(user).filter(account=account).values("pk")
     events = (
@@ -155,6 +154,5 @@ def account_timeline(user: User, account: Account, *, limit: int = TIMELINE_LIMI
         .filter(~Q(subject_type=deal_type) | Q(subject_id__in=visible_deal_ids))
         .select_related("actor", "subject_type")
         .prefetch_related("subject")
-        .order_by("-created_at", "-id")
     )
-    return list(events[:limit])
+    return timeline_page(events, before=before)

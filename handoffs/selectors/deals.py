@@ -31,7 +31,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Contact, OrganisationSettings, TimelineEvent, User
-from accounts.selectors import team_scope_ids
+from accounts.selectors import TimelinePage, team_scope_ids, timeline_page
 from handoffs.choices import OPEN_STAGES, Stage
 from handoffs.models import Deal, DealContact, Promise
 from handoffs.selectors.accounts import accounts_visible_to, handoffs_handed_to, team_member_ids
@@ -41,7 +41,6 @@ from handoffs.selectors.expressions import InSubquery
 BOARD_COLUMN_LIMIT = 25
 MY_DAY_LIST_LIMIT = 50
 BOARD_CLOSED_WITHIN_DAYS = 30
-TIMELINE_LIMIT = 100
 STAGE_ORDER = {stage: position for position, stage in enumerate(Stage.values)}
 
 
@@ -136,14 +135,12 @@ def deal_for_change(user: User, pk: int) -> Deal:
     return get_object_or_404(deals_visible_to(user).select_related("account", "owner", "handoff"), pk=pk)
 
 
-def deal_timeline(deal: Deal, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
-    """The deal's own events, newest first."""
-    events = (
-        TimelineEvent.objects.filter(subject_type=ContentType.objects.get_for_model(Deal), subject_id=deal.pk)
-        .select_related("actor")
-        .order_by("-created_at", "-id")
-    )
-    return list(events[:limit])
+def deal_timeline(deal: Deal, *, before: int | None = None) -> TimelinePage:
+    """A page of the deal's own events, newest first: those older than the event `before`."""
+    events = TimelineEvent.objects.filter(
+        subject_type=ContentType.objects.get_for_model(Deal), subject_id=deal.pk
+    ).select_related("actor")
+    return timeline_page(events, before=before)
 
 
 def contacts_addable_to(deal: Deal) -> QuerySet[Contact]:

@@ -20,6 +20,7 @@ from accounts.choices import EventVerb
 from accounts.models import Account, Contact, User
 from accounts.selectors import account_users_assignable_by
 from accounts.services import bump_version, event_record, refuse_unknown_fields
+from accounts.validators import user_today, validate_plausible_date
 from handoffs.choices import CLOSED_STAGES, OPEN_STAGES, ContactRole, HandoffStatus, LostReason, Stage
 from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff, Promise
 from handoffs.selectors.accounts import accounts_visible_to
@@ -44,6 +45,8 @@ DEAL_FIELDS = frozenset(
         "next_step_due",
     }
 )
+# The dates of a deal a person types (accounts.validators bounds them).
+DEAL_DATE_FIELDS = ("expected_close_date", "next_step_due")
 # The item kind of overdue_item_resolved for a deal's next step (see handoffs/signals.py).
 
 
@@ -67,6 +70,20 @@ def _validate_amount(amount: Decimal | None, field: str = "amount") -> None:
         raise ValidationError({field: "The amount cannot be negative."})
     if amount >= MAX_DEAL_AMOUNT:
         raise ValidationError({field: "This amount is not plausible: it must stay below 1,000,000,000,000."})
+
+
+def _check_typed_dates(actor: User, **dates: datetime.date | None) -> None:
+    """Refuse, keyed by field, the dates outside the plausible window around the actor's
+    today (accounts.validators): 9999-12-31 would break every page and task after it."""
+    today = user_today(actor)
+    errors: dict[str, list[str]] = {}
+    for field, value in dates.items():
+        try:
+            validate_plausible_date(value, field=field, today=today)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _validate_open_next_step(deal: Deal, *, today: datetime.date) -> None:
@@ -112,6 +129,7 @@ def deal_create(*, actor: User, account: Account, owner: User | None = None, **f
     deal = Deal(account=account, owner=owner, team=owner.team, **fields)
     deal.full_clean()
     _validate_open_next_step(deal, today=timezone.localdate())
+    _check_typed_dates(actor, **{field: getattr(deal, field) for field in DEAL_DATE_FIELDS})
     deal.save()
     event_record(
         account=account,
@@ -162,6 +180,8 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int, owner: User |
         deal.owner, deal.team = owner, owner.team
     deal.full_clean()
     _validate_open_next_step(deal, today=today)
+    # Only the dates typed now: an old date kept as it was does not block other edits.
+    _check_typed_dates(actor, **{field: getattr(deal, field) for field in DEAL_DATE_FIELDS if field in changed})
     deal.save()
 
     detail_fields = [field for field in changed if field not in {"stage", "next_step", "next_step_due"}]
@@ -268,6 +288,7 @@ def promise_add(*, actor: User, deal: Deal, description: str, target_date: datet
         raise ValidationError("The hand-off has started: add promises there, with the delivery owner.")
     promise = Promise(deal=deal, description=description.strip(), target_date=target_date, created_by=actor)
     promise.full_clean()
+    _check_typed_dates(actor, target_date=promise.target_date)
     promise.save()
     when = f" by {target_date:%d %b %Y}" if target_date else ""
     event_record(
@@ -303,6 +324,11 @@ def deal_close(
         errors["closed_on"] = "Give the close date."
     elif closed_on > timezone.localdate():
         errors["closed_on"] = "A deal cannot close in the future; log the close on the day."
+    else:
+        try:
+            _check_typed_dates(actor, closed_on=closed_on)
+        except ValidationError as error:
+            errors.update({field: messages[0] for field, messages in error.message_dict.items()})
     if not (reason or "").strip():
         errors["reason"] = "Say why the deal was won or lost." if outcome != Stage.LOST else "Add a note on the loss."
     if outcome == Stage.LOST and lost_reason not in LostReason.values:
@@ -403,6 +429,7 @@ def deal_reopen(
     deal.version += 1
     deal.full_clean()
     _validate_open_next_step(deal, today=today)
+    _check_typed_dates(actor, next_step_due=deal.next_step_due)
     deal.save()
     event_record(
         account=deal.account,

@@ -16,6 +16,7 @@ from accounts.choices import Role
 from accounts.forms import add_service_error
 from accounts.models import Contact
 from accounts.permissions import role_required
+from accounts.selectors import timeline_cursor
 from accounts.services import account_create, account_update, contact_create, contact_update
 from handoffs.filters import AccountFilter
 from handoffs.forms.accounts import AccountForm, ContactForm
@@ -77,7 +78,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "account": account,
         "can_edit": account_editable_by(request.user, account),
         "can_open_deal": not request.user.is_delivery,
-        "events": account_timeline(request.user, account),
+        "timeline": account_timeline(request.user, account, before=timeline_cursor(request.GET.get("timeline_before"))),
     }
     return render(request, "handoffs/accounts/detail.html", context)
 

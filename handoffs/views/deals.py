@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Role
 from accounts.forms import add_service_error
+from accounts.http import parse_id, safe_next_url
 from accounts.links import url_for_each
 from accounts.permissions import role_required
-from accounts.selectors import team_scope_ids
+from accounts.selectors import team_scope_ids, timeline_cursor
 from accounts.services import StaleEditError
 from handoffs.choices import CLOSED_STAGES, Stage
 from handoffs.filters import DealFilter
@@ -131,8 +132,8 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 @role_required(*PIPELINE_ROLES)
 def deal_create_view(request: HttpRequest) -> HttpResponse:
     initial = {"next_step_due": None}
-    account_id = request.GET.get("account")
-    if account_id and account_id.isdigit():
+    account_id = parse_id(request.GET.get("account"))
+    if account_id is not None:
         initial["account"] = get_object_or_404(accounts_visible_to(request.user), pk=account_id).pk
     form = DealForm(request.POST or None, initial=initial, actor=request.user)
     if request.method == "POST" and form.is_valid():
@@ -165,7 +166,7 @@ def _detail_context(request: HttpRequest, deal: Deal, **forms) -> dict:
         "deal": deal,
         "can_edit": can_edit,
         "can_reopen": not deal.is_open and deal_reopenable_by(request.user, deal),
-        "events": deal_timeline(deal),
+        "timeline": deal_timeline(deal, before=timeline_cursor(request.GET.get("timeline_before"))),
         "today": timezone.localdate(),
         "handoff": getattr(deal, "handoff", None),
     }
@@ -234,7 +235,7 @@ def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         if error_message:
             messages.error(request, error_message)
-        return redirect(request.POST.get("next") or reverse("handoffs:board"))
+        return redirect(safe_next_url(request, fallback=reverse("handoffs:board")))
     context = _board_context(request, scope=request.POST.get("scope", "mine"), board_error=error_message)
     # 409 and 422 are swapped in too (see the board's script) so the user sees why.
     return render(request, "handoffs/deals/_board.html", context, status=status)

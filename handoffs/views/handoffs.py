@@ -8,7 +8,7 @@ from collections.abc import Callable
 import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_error
+from accounts.selectors import timeline_cursor
 from handoffs.choices import HandoffStatus, MeetingStatus
 from handoffs.forms.handoffs import (
     DeclineForm,
@@ -116,7 +117,7 @@ def _detail_context(request: HttpRequest, handoff: Handoff, **extra) -> dict:
         "meeting": meeting,
         "past_meetings": [m for m in handoff.meetings.all() if m != meeting],
         "promises": list(handoff.deal.promises.all()),
-        "timeline": deal_timeline(handoff.deal),
+        "timeline": deal_timeline(handoff.deal, before=timeline_cursor(request.GET.get("timeline_before"))),
         "may_work": may_work,
         "may_propose": services.user_may_propose_owner(user, handoff)
         and handoff.status in services.PROPOSABLE_STATUSES,
@@ -295,9 +296,17 @@ def step_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     return _step_action(request, pk, lambda step: services.handoff_step_reopen(actor=request.user, step=step))
 
 
+def _may_work_or_403(user, handoff: Handoff) -> None:
+    """The meeting forms: whoever may not submit one does not get it either (the same
+    predicate the services check)."""
+    if not services.user_may_work_handoff(user, handoff):
+        raise PermissionDenied("Only the rep, the delivery owner or their managers run the hand-off meeting.")
+
+
 @login_required
 def meeting_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     handoff = handoff_for_change(request.user, pk)
+    _may_work_or_403(request.user, handoff)
     form = MeetingScheduleForm(request.POST or None, handoff=handoff)
     if request.method == "POST" and form.is_valid():
         try:
@@ -324,6 +333,7 @@ def meeting_schedule(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def meeting_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = meeting_for_change(request.user, pk)
+    _may_work_or_403(request.user, meeting.handoff)
     initial = {
         "starts_at": timezone.localtime(meeting.starts_at).replace(tzinfo=None),
         "duration_minutes": meeting.duration_minutes,
@@ -365,6 +375,7 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_record(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = meeting_for_change(request.user, pk)
     handoff = meeting.handoff
+    _may_work_or_403(request.user, handoff)
     promises = list(handoff.deal.promises.order_by("id"))
     form = MeetingRecordForm(request.POST or None, meeting=meeting, promises=promises)
     if request.method == "POST" and form.is_valid():

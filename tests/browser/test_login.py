@@ -1,13 +1,9 @@
 """The newcomer's first journey: the demo rep logs in and sees their home page, My day."""
 
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
 
 def test_the_demo_rep_logs_in_and_sees_my_day(page):
@@ -23,7 +19,6 @@ def test_the_demo_rep_logs_in_and_sees_my_day(page):
     assert "Rita Novak" in page.get_by_test_id("user-menu").inner_text()
     # A rep's home page is My day.
     assert page.get_by_role("heading", name="My day").is_visible()
-    page.screenshot(path=str(SCREENSHOT), full_page=False)
 
 
 def test_a_wrong_password_keeps_the_browser_on_the_login_page(page):
