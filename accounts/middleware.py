@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -12,8 +13,19 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        try:
+            authenticated = user is not None and user.is_authenticated
+        except DatabaseError:
+            # The session could not be read: let the view answer (/health/ says 503 in
+            # JSON) instead of failing here with an HTML 500.
+            authenticated = False
+        if authenticated:
             timezone.activate(user.tzinfo)
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            # The zone is this request's: a worker thread's next job (or the next test in
+            # the same thread) must not inherit the last user's.
+            timezone.deactivate()

@@ -29,7 +29,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Hand-offs", "handoffs:handoff_list", ALL_ROLES, "arrow-left-right"),
     NavItem("Check-ins", "followups:my_checkins", frozenset({Role.REP, Role.MANAGER}), "calendar-check"),
     NavItem("Dropped batons", "followups:report", frozenset({Role.MANAGER, Role.ADMIN}), "exclamation-triangle"),
-    NavItem("Reminders", "followups:reminder_admin", frozenset({Role.ADMIN}), "bell"),
+    NavItem("Outbox", "followups:outbox_admin", frozenset({Role.ADMIN}), "bell"),
     NavItem("Playbooks", "handoffs:playbook_list", frozenset({Role.ADMIN}), "list-check"),
     NavItem("Settings", "accounts:org_settings", frozenset({Role.ADMIN}), "gear"),
 ]

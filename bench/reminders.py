@@ -1,4 +1,4 @@
-"""Benchmark of the reminder outbox: scan, claim, and end-to-end delivery over real SMTP.
+"""Benchmark of the outbox with reminders: scan, claim, and end-to-end delivery over real SMTP.
 
     make bench-reminders            # or: .venv/bin/python bench/reminders.py [--seed] [--scale 1]
 
@@ -15,7 +15,7 @@ seeded by `manage.py seed_bench` (1M check-ins of which ~20k overdue at scale 1;
 4. times batch claims (then gives the rows back);
 5. starts an in-process aiosmtpd server and a real `celery -A config worker
    --concurrency=4` (DEBUG off, as in production), makes every row due, wakes the
-   senders as a scan would (one per due batch, at most BATON_REMINDER_SENDERS), and
+   senders as a scan would (one per due batch, at most BATON_OUTBOX_SENDERS), and
    measures reminders/second until every row is sent, the duplicates by Message-ID,
    the due→sent delay, and the machine's load average meanwhile.
 """
@@ -166,9 +166,10 @@ def run(args, *, redis_url: str) -> int:
 
     from accounts.models import User
     from followups import overdue
-    from followups.choices import ReminderStatus
-    from followups.models import CheckIn, Reminder
-    from followups.services.reminders import reminders_claim, reminders_scan, reminders_wake_senders
+    from followups.choices import MessageStatus
+    from followups.models import CheckIn, OutboxMessage
+    from followups.services.outbox import outbox_claim, outbox_wake_senders
+    from followups.services.reminders import reminders_scan
 
     User.objects.update(working_hours_start=0, working_hours_end=24, wants_daily_digest=False)
     with connection.cursor() as cursor:
@@ -181,8 +182,8 @@ def run(args, *, redis_url: str) -> int:
     def empty_outbox() -> None:
         # The worst case for the planner: statistics that say the outbox is empty.
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE followups_reminder, followups_notification")
-            cursor.execute("ANALYZE followups_reminder")
+            cursor.execute("TRUNCATE followups_outboxmessage, followups_notification")
+            cursor.execute("ANALYZE followups_outboxmessage")
 
     # EXPLAIN ANALYZE of the check-in rule's INSERT … SELECT, exactly as the scan sends it
     # (captured during a scan that is rolled back, then explained in another one).
@@ -218,22 +219,22 @@ def run(args, *, redis_url: str) -> int:
         )
     first_run = sorted(firsts, key=lambda m: m.wall)[len(firsts) // 2]
     second_run = sorted(seconds_, key=lambda m: m.wall)[len(seconds_) // 2]
-    inserted_by_kind = dict(Reminder.objects.values_list("kind").annotate(n=Count("id")).order_by())
+    inserted_by_kind = dict(OutboxMessage.objects.values_list("kind").annotate(n=Count("id")).order_by())
     total_rows = sum(inserted_by_kind.values())
     print(f"reminders by kind: {inserted_by_kind}\n")
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE followups_reminder")
+        cursor.execute("ANALYZE followups_outboxmessage")
     claim_times = []
     claimed_ids: list[int] = []
     for _ in range(20):
         started = time.perf_counter()
-        ids, _lease = reminders_claim(batch_size=100)
+        ids = outbox_claim(batch_size=100).ids
         claim_times.append(time.perf_counter() - started)
         claimed_ids.extend(ids)
     with transaction.atomic():
-        Reminder.objects.filter(id__in=claimed_ids).update(
-            status=ReminderStatus.PENDING, lease_expires_at=None, attempts=0
+        OutboxMessage.objects.filter(id__in=claimed_ids).update(
+            status=MessageStatus.PENDING, lease_expires_at=None, lease_token=None, attempts=0
         )
     claim_median_ms = statistics.median(claim_times) * 1000
     claim_max_ms = max(claim_times) * 1000
@@ -255,8 +256,8 @@ def run(args, *, redis_url: str) -> int:
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
-        "BATON_REMINDER_BATCH_SIZE": os.environ.get("BATON_REMINDER_BATCH_SIZE", "100"),
-        "BATON_REMINDER_SENDERS": str(args.concurrency),
+        "BATON_OUTBOX_BATCH_SIZE": os.environ.get("BATON_OUTBOX_BATCH_SIZE", "100"),
+        "BATON_OUTBOX_SENDERS": str(args.concurrency),
     }
     worker = subprocess.Popen(  # noqa: S603 — our own worker command
         [
@@ -279,13 +280,14 @@ def run(args, *, redis_url: str) -> int:
     try:
         time.sleep(6)  # let the worker processes boot
         # Due now: the delay is measured from here.
-        Reminder.objects.update(send_after=timezone.now())
+        now = timezone.now()
+        OutboxMessage.objects.update(send_after=now, first_due_at=now)
         started = time.perf_counter()
-        settings.BATON_REMINDER_SENDERS = args.concurrency
-        woken = reminders_wake_senders()
+        settings.BATON_OUTBOX_SENDERS = args.concurrency
+        woken = outbox_wake_senders()
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            left = Reminder.objects.filter(status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]).count()
+            left = OutboxMessage.objects.filter(status__in=[MessageStatus.PENDING, MessageStatus.SENDING]).count()
             if left == 0:
                 break
             loads.append(os.getloadavg()[0])
@@ -300,10 +302,10 @@ def run(args, *, redis_url: str) -> int:
         worker_cpu_before.ru_utime + worker_cpu_before.ru_stime
     )
 
-    sent = Reminder.objects.filter(status=ReminderStatus.SENT).count()
+    sent = OutboxMessage.objects.filter(status=MessageStatus.SENT).count()
     delays = [
         (sent_at - send_after).total_seconds()
-        for sent_at, send_after in Reminder.objects.filter(status=ReminderStatus.SENT).values_list(
+        for sent_at, send_after in OutboxMessage.objects.filter(status=MessageStatus.SENT).values_list(
             "sent_at", "send_after"
         )
     ]

@@ -1,7 +1,7 @@
 """The Celery application and the one place that defines the periodic schedule (beat).
 
 Tasks are short and idempotent; work that must not be lost lives in database rows
-(the reminder outbox) and tasks only claim and process those rows.
+(the outbox of every message Baton sends) and tasks only claim and process those rows.
 """
 
 import os
@@ -31,11 +31,12 @@ app.conf.update(
     beat_schedule={
         # Liveness: lets /health/ tell that beat and a worker are both alive.
         "record-heartbeat": {"task": "followups.tasks.record_heartbeat", "schedule": 60.0},
-        # The reminder outbox: insert reminders for newly overdue items, then wake the
-        # sender. The only reminder entry; reminders themselves are database rows.
+        # Reminders: write the messages of newly overdue items (and due escalations) in
+        # the outbox. Reminders themselves are database rows.
         "scan-overdue-items": {"task": "followups.tasks.scan_overdue_items", "schedule": 60.0},
-        # Hand-off e-mails whose wake-up was lost (broker down, worker killed) go out here.
-        "send-due-handoff-emails": {"task": "handoffs.tasks.send_due_handoff_emails", "schedule": 60.0},
+        # The outbox: wake the senders when anything is due or a dead worker's lease ran
+        # out, whatever happened to the wake-ups (broker restarted, worker killed).
+        "pump-outbox": {"task": "followups.tasks.pump_outbox", "schedule": 10.0},
         # Check-ins of accepted hand-offs whose scheduling on commit failed.
         "schedule-missing-checkins": {"task": "followups.tasks.schedule_missing_checkins", "schedule": 300.0},
         # The dropped-baton report's snapshot and the accounts' baton health.

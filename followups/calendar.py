@@ -4,12 +4,17 @@ and the hand-off meetings they are invited to.
 UIDs are stable (derived from the row, never from the time of the request), so a
 calendar that polls the feed updates its events instead of duplicating them; the
 SEQUENCE rises when a check-in moves or a meeting is rescheduled.
+
+One row that cannot be rendered (a date at the end of the calendar, say) is left out
+and logged: a calendar app polls the feed every hour and would otherwise lose every
+event, not just the broken one.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -19,10 +24,13 @@ from icalendar import Calendar, Event
 
 from accounts.models import User
 from followups.models import CheckIn
+from handoffs.calendar import meeting_event_uid
 from handoffs.choices import MeetingStatus
 from handoffs.models import Meeting
 
 PRODID = "-//Baton//Check-ins and hand-off meetings//EN"
+
+logger = logging.getLogger(__name__)
 
 
 def _site_host() -> str:
@@ -31,11 +39,6 @@ def _site_host() -> str:
 
 def checkin_uid(checkin: CheckIn) -> str:
     return f"checkin-{checkin.pk}@{_site_host()}"
-
-
-def meeting_uid(meeting: Meeting) -> str:
-    # The meeting's own uid, the one its email invites carry, so both name one event.
-    return str(meeting.uid)
 
 
 def _checkin_event(checkin: CheckIn, *, stamp: datetime.datetime) -> Event:
@@ -54,7 +57,9 @@ def _checkin_event(checkin: CheckIn, *, stamp: datetime.datetime) -> Event:
 
 def _meeting_event(meeting: Meeting, *, stamp: datetime.datetime) -> Event:
     event = Event()
-    event.add("uid", meeting_uid(meeting))
+    # The UID its e-mail invites carry (one function for both), so that a user who
+    # accepted the invite and subscribes to the feed sees one event, not two.
+    event.add("uid", meeting_event_uid(meeting))
     event.add("dtstamp", stamp)
     event.add("dtstart", meeting.starts_at)
     event.add("dtend", meeting.starts_at + datetime.timedelta(minutes=meeting.duration_minutes))
@@ -76,7 +81,20 @@ def calendar_feed_build(*, user: User, checkins: Iterable[CheckIn], meetings: It
     calendar.add("x-published-ttl", "PT1H")
     stamp = timezone.now()
     for checkin in checkins:
-        calendar.add_component(_checkin_event(checkin, stamp=stamp))
+        _add_event(calendar, _checkin_event, checkin, stamp=stamp)
     for meeting in meetings:
-        calendar.add_component(_meeting_event(meeting, stamp=stamp))
+        _add_event(calendar, _meeting_event, meeting, stamp=stamp)
     return calendar.to_ical()
+
+
+def _add_event(
+    calendar: Calendar, build: Callable[..., Event], row: CheckIn | Meeting, *, stamp: datetime.datetime
+) -> None:
+    """Add the row's event, or skip the row and log why: the rest of the feed is served."""
+    try:
+        event = build(row, stamp=stamp)
+        event.to_ical()  # a value that builds but does not serialise would fail the whole feed later
+    except Exception:
+        logger.exception("Calendar feed: %s %s left out, it cannot be rendered.", type(row).__name__, row.pk)
+        return
+    calendar.add_component(event)

@@ -33,12 +33,44 @@ class ReminderKind(models.TextChoices):
     NOTIFICATION = "notification", "Notification"
 
 
-class ReminderStatus(models.TextChoices):
+class HeartbeatName(models.TextChoices):
+    """The liveness records (followups.models.Heartbeat) and who writes each."""
+
+    BEAT = "beat", "Beat and a worker (record_heartbeat)"
+    REMINDER_SCAN = "reminder_scan", "The reminder scan"
+    REPORT_REFRESH = "report_refresh", "The dropped-baton report's refresh"
+
+
+class MessageStatus(models.TextChoices):
+    """Where an outbox message stands (followups.models.OutboxMessage)."""
+
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class MessagePurpose(models.TextChoices):
+    """Why Baton sends a message: one value per kind of message, whatever its channel.
+    Each has one builder in followups.outbox.builders that renders it."""
+
+    REMINDER = "reminder", "Reminder"
+    ESCALATION = "escalation", "Escalation"
+    NOTIFICATION = "notification", "Notification (check-in issue, hand-off news)"
+    INVITE = "invite", "Meeting invite"
+    CANCELLATION = "cancellation", "Meeting cancellation"
+    CUSTOMER_SUMMARY = "customer_summary", "Customer summary"
+    HANDOFF_PROPOSED = "handoff_proposed", "Hand-off proposed"
+    DECLINE_NOTICE = "decline_notice", "Hand-off declined"
+    WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+
+
+class MessageChannel(models.TextChoices):
+    """How a message leaves Baton. Only e-mail exists today; a webhook or a chat alert
+    is another channel of the same outbox row (same claim, lease and retries)."""
+
+    EMAIL = "email", "E-mail"
 
 
 class ReminderLevel(models.IntegerChoices):

@@ -12,8 +12,8 @@ import datetime
 from django.utils import timezone
 
 from accounts.models import User
-from followups.choices import CheckInStatus
-from followups.models import CheckIn
+from followups.choices import CheckInStatus, MessagePurpose, MessageStatus
+from followups.models import CheckIn, OutboxMessage
 from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, user_local_today
 from followups.services.checkins import checkin_add, checkin_log, checkins_schedule_for_handoff
 from handoffs.models import Handoff
@@ -96,3 +96,21 @@ def _demo_history(handoffs: list[Handoff], *, missing: int) -> list[CheckIn]:
             )
         )
     return created
+
+
+def settle_demo_outbox(people=None) -> int:
+    """The demo's hand-off e-mails count as sent: a first `make run` must not mail the
+    demo customers their invites and summaries (reminders of what is overdue still go
+    out, to the demo's own users). Returns how many messages it settled."""
+    return OutboxMessage.objects.filter(status=MessageStatus.PENDING, purpose__in=DEMO_SETTLED_PURPOSES).update(
+        status=MessageStatus.SENT, sent_at=timezone.now(), subject="(demo data: not e-mailed)"
+    )
+
+
+DEMO_SETTLED_PURPOSES = (
+    MessagePurpose.INVITE,
+    MessagePurpose.CANCELLATION,
+    MessagePurpose.CUSTOMER_SUMMARY,
+    MessagePurpose.HANDOFF_PROPOSED,
+    MessagePurpose.DECLINE_NOTICE,
+)

@@ -1,38 +1,141 @@
-"""One function per e-mail (and the bell entry of a reminder), healthchecks style.
+"""Every e-mail Baton sends: one renderer, then one small function per e-mail.
 
-Each e-mail renders `templates/emails/<name>-subject.txt`, `<name>-body.txt` and
-`<name>-body.html`, and carries the Message-ID the outbox chose for it, so that a
-duplicate delivery (after a worker died between SMTP and marking the row sent) can be
-recognised by the mail server or the recipient's client.
+A message is a template name, a recipient and a context. `render_email` turns them
+into an e-mail from `templates/emails/<name>-subject.txt`, `<name>-body.txt` and
+`<name>-body.html`:
+
+- in the recipient's own time zone (a customer contact, who has none, gets the
+  organiser's zone, named in the text), so that "09:30 CET" in an invite is the time
+  the pages show that person;
+- subject and text body through the "text" template engine, which escapes nothing (a
+  contact called O'Brien stays O'Brien), the HTML body through the escaping one;
+- the subject folded to one line of plain words;
+- with the Message-ID the outbox chose, so that a second delivery of the same message
+  is recognisable as such.
+
+Nothing here sends or reads the outbox: followups.builders decides what each outbox
+row says and calls these functions; followups.services.outbox sends.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
+import zoneinfo
+from dataclasses import dataclass
+from email.header import Header
+from email.message import Message
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.links import absolute_url
-from accounts.models import User
+from accounts.models import Contact, User
 from followups.choices import ReminderLevel
-from followups.models import Notification, Reminder
+from followups.models import Notification
 from followups.overdue import ItemDescription
+from handoffs.calendar import meeting_invite_ics
+from handoffs.models import Handoff, Meeting
 
 
-def _build(name: str, *, to: User, context: dict, message_id: str) -> EmailMultiAlternatives:
-    context = {"site_url": settings.SITE_URL, "recipient": to, **context}
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-    message = EmailMultiAlternatives(
+@dataclass(frozen=True)
+class Addressee:
+    """Who an e-mail goes to, and the time zone its times are shown in."""
+
+    person: User | Contact
+    email: str
+    zone: datetime.tzinfo
+    zone_is_theirs: bool = True
+
+
+def addressee_for_user(user: User) -> Addressee:
+    return Addressee(person=user, email=user.email, zone=_zone(user.timezone))
+
+
+def addressee_for_contact(contact: Contact, *, zone_of: User | None) -> Addressee:
+    """A contact has no time zone of their own: times are shown in `zone_of`'s (the
+    meeting's organiser, the rep), and the text names the zone."""
+    zone = _zone(zone_of.timezone) if zone_of is not None else timezone.get_default_timezone()
+    return Addressee(person=contact, email=contact.email, zone=zone, zone_is_theirs=False)
+
+
+def _zone(name: str) -> datetime.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: str
+    mimetype: str
+
+
+@dataclass(frozen=True)
+class Alternative:
+    content: str
+    mimetype: str
+
+
+class BatonEmail(EmailMultiAlternatives):
+    """An e-mail whose Subject header a mail client reads back exactly as rendered.
+
+    Django encodes a non-ASCII subject without telling the encoder the header's name, so
+    the line is folded right after "Subject:" and every parser reads a leading space;
+    encoding it with its name keeps the first encoded word on the Subject line."""
+
+    def message(self, *args, **kwargs):
+        message = super().message(*args, **kwargs)
+        if not self.subject.isascii():
+            del message["Subject"]
+            # Message.__setitem__ itself: Django's override would re-encode the Header.
+            Message.__setitem__(message, "Subject", Header(self.subject, "utf-8", header_name="Subject"))
+        return message
+
+
+def one_line(text: str) -> str:
+    """A subject: every run of white space (new lines included) one plain space."""
+    return " ".join(text.split())
+
+
+def render_email(
+    name: str,
+    *,
+    to: Addressee,
+    context: dict,
+    message_id: str,
+    attachments: tuple[Attachment, ...] = (),
+    alternatives: tuple[Alternative, ...] = (),
+) -> EmailMultiAlternatives:
+    """The one renderer: the e-mail `name` for `to`, in their time zone."""
+    context = {
+        "site_url": settings.SITE_URL,
+        "recipient": to.person,
+        "zone_name": str(to.zone),
+        "zone_is_theirs": to.zone_is_theirs,
+        **context,
+    }
+    with timezone.override(to.zone):
+        subject = one_line(render_to_string(f"emails/{name}-subject.txt", context, using="text"))
+        text = render_to_string(f"emails/{name}-body.txt", context, using="text")
+        html = render_to_string(f"emails/{name}-body.html", context, using="django")
+    message = BatonEmail(
         subject=subject,
-        body=render_to_string(f"emails/{name}-body.txt", context),
+        body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to.email],
         headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
     )
-    message.attach_alternative(render_to_string(f"emails/{name}-body.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
+    for alternative in alternatives:
+        message.attach_alternative(alternative.content, alternative.mimetype)
+    for attachment in attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
     return message
 
 
@@ -46,15 +149,17 @@ def _preferences_url() -> str:
     return absolute_url(_profile_path())
 
 
-def reminder_email(reminder: Reminder, description: ItemDescription, *, message_id: str) -> EmailMultiAlternatives:
+# --- reminders, digests and notifications ---------------------------------------------
+
+
+def reminder_email(*, to: User, level: int, description: ItemDescription, message_id: str) -> EmailMultiAlternatives:
     """One overdue item, to its owner (level 1) or as an escalation (levels 2 and 3)."""
-    return _build(
+    return render_email(
         "reminder",
-        to=reminder.recipient,
+        to=addressee_for_user(to),
         context={
-            "reminder": reminder,
             "description": description,
-            "is_escalation": reminder.level > ReminderLevel.OWNER,
+            "is_escalation": level > ReminderLevel.OWNER,
             "url": absolute_url(description.path),
             "preferences_url": _preferences_url(),
         },
@@ -62,50 +167,29 @@ def reminder_email(reminder: Reminder, description: ItemDescription, *, message_
     )
 
 
-def digest_email(
-    recipient: User,
-    reminders: list[Reminder],
-    *,
-    descriptions: dict[tuple[str, int], ItemDescription],
-    notifications: dict[int, Notification],
-    message_id: str,
-) -> EmailMultiAlternatives:
+@dataclass(frozen=True)
+class DigestEntry:
+    title: str
+    detail: str
+    url: str
+    is_escalation: bool
+
+
+def digest_email(*, to: User, entries: list[DigestEntry], message_id: str) -> EmailMultiAlternatives:
     """The daily digest: every reminder (and notification) of one user in one e-mail."""
-    entries = []
-    for reminder in reminders:
-        description = descriptions.get((reminder.kind, reminder.item_id))
-        if description is not None:
-            entries.append(
-                {
-                    "title": description.title,
-                    "detail": description.detail,
-                    "url": absolute_url(description.path),
-                    "is_escalation": reminder.level > ReminderLevel.OWNER,
-                }
-            )
-        elif reminder.item_id in notifications:
-            notification = notifications[reminder.item_id]
-            entries.append(
-                {
-                    "title": notification.title,
-                    "detail": notification.body,
-                    "url": absolute_url(notification.url or "/"),
-                    "is_escalation": False,
-                }
-            )
-    return _build(
+    return render_email(
         "digest",
-        to=recipient,
+        to=addressee_for_user(to),
         context={"entries": entries, "preferences_url": _preferences_url()},
         message_id=message_id,
     )
 
 
-def notification_email(reminder: Reminder, notification: Notification, *, message_id: str) -> EmailMultiAlternatives:
+def notification_email(*, to: User, notification: Notification, message_id: str) -> EmailMultiAlternatives:
     """The e-mail copy of an in-app notification that is not a reminder (an issue raised…)."""
-    return _build(
+    return render_email(
         "reminder-notification",
-        to=reminder.recipient,
+        to=addressee_for_user(to),
         context={
             "notification": notification,
             "url": absolute_url(notification.url or reverse("followups:notifications")),
@@ -115,12 +199,115 @@ def notification_email(reminder: Reminder, notification: Notification, *, messag
     )
 
 
-def reminder_notification(reminder: Reminder, description: ItemDescription) -> Notification:
-    """The bell entry of a reminder (unsaved; the caller saves it with the sent mark)."""
-    title = description.title if reminder.level == ReminderLevel.OWNER else f"Escalation: {description.title}"
+def weekly_digest_email(*, to: User, context: dict, message_id: str) -> EmailMultiAlternatives:
+    """A manager's weekly dropped-baton digest (context from followups.services.report)."""
+    return render_email("weekly-digest", to=addressee_for_user(to), context=context, message_id=message_id)
+
+
+# --- the hand-off ---------------------------------------------------------------------
+
+
+# How an invite addresses each attendee: who they are in this meeting.
+ROLE_REP = "rep"
+ROLE_DELIVERY_OWNER = "delivery_owner"
+ROLE_CUSTOMER = "customer"
+ROLE_GUEST = "guest"
+
+
+def attendee_role(meeting: Meeting, *, user: User | None, contact: Contact | None) -> str:
+    handoff = meeting.handoff
+    if contact is not None:
+        return ROLE_CUSTOMER
+    if user is not None and user.pk == handoff.rep_id:
+        return ROLE_REP
+    if user is not None and user.pk == handoff.delivery_owner_id:
+        return ROLE_DELIVERY_OWNER
+    return ROLE_GUEST
+
+
+def meeting_email(
+    *, meeting: Meeting, to: Addressee, role: str, cancelled: bool, message_id: str
+) -> EmailMultiAlternatives:
+    """The invite (METHOD:REQUEST) or the cancellation (METHOD:CANCEL) of the meeting, for
+    one attendee, with the same calendar event (UID, SEQUENCE) attached."""
+    method = "CANCEL" if cancelled else "REQUEST"
+    ics = meeting_invite_ics(meeting, method=method).decode()
+    handoff = meeting.handoff
+    return render_email(
+        "meeting-cancelled" if cancelled else "meeting-invite",
+        to=to,
+        context={
+            "meeting": meeting,
+            "handoff": handoff,
+            "deal": handoff.deal,
+            "account": handoff.deal.account,
+            "role": role,
+            "is_customer": role == ROLE_CUSTOMER,
+            "is_rep": role == ROLE_REP,
+            "is_delivery_owner": role == ROLE_DELIVERY_OWNER,
+            "starts_at": meeting.starts_at,
+            "updated": meeting.sequence > 0,
+            "handoff_url": absolute_url(reverse("handoffs:handoff_detail", args=[handoff.pk])),
+        },
+        message_id=message_id,
+        alternatives=(Alternative(ics, f"text/calendar; method={method}"),),
+        attachments=(Attachment("invite.ics", ics, "application/ics"),),
+    )
+
+
+def customer_summary_email(
+    *, meeting: Meeting, contact: Contact, promises: list, status_url: str, message_id: str
+) -> EmailMultiAlternatives:
+    """After the meeting: who owns the customer's account now, how to reach them, what was agreed."""
+    handoff = meeting.handoff
+    return render_email(
+        "customer-summary",
+        to=addressee_for_contact(contact, zone_of=handoff.delivery_owner or handoff.rep),
+        context={
+            "contact": contact,
+            "handoff": handoff,
+            "account": handoff.deal.account,
+            "owner": handoff.delivery_owner,
+            "rep": handoff.rep,
+            "agreement": meeting.notes,
+            "promises": promises,
+            "status_url": status_url,
+            "link_days": settings.BATON_CUSTOMER_LINK_DAYS,
+        },
+        message_id=message_id,
+    )
+
+
+def _handoff_context(handoff: Handoff) -> dict:
+    return {
+        "handoff": handoff,
+        "deal": handoff.deal,
+        "account": handoff.deal.account,
+        "handoff_url": absolute_url(reverse("handoffs:handoff_detail", args=[handoff.pk])),
+        "brief_url": absolute_url(reverse("handoffs:handoff_brief", args=[handoff.pk])),
+    }
+
+
+def handoff_proposed_email(*, handoff: Handoff, to: User, message_id: str) -> EmailMultiAlternatives:
+    """To the proposed delivery owner: read the brief, then accept or decline."""
+    return render_email(
+        "handoff-proposed", to=addressee_for_user(to), context=_handoff_context(handoff), message_id=message_id
+    )
+
+
+def handoff_declined_email(*, handoff: Handoff, to: User, message_id: str) -> EmailMultiAlternatives:
+    """To the managers: the proposed owner declined, with their reason; propose someone else."""
+    return render_email(
+        "handoff-declined", to=addressee_for_user(to), context=_handoff_context(handoff), message_id=message_id
+    )
+
+
+def reminder_notification(*, user_id: int, kind: str, level: int, description: ItemDescription) -> Notification:
+    """The bell entry of a reminder (unsaved; saved when the reminder is marked sent)."""
+    title = description.title if level == ReminderLevel.OWNER else f"Escalation: {description.title}"
     return Notification(
-        user_id=reminder.recipient_id,
-        kind=reminder.kind,
+        user_id=user_id,
+        kind=kind,
         title=title[:200],
         body=description.detail,
         url=description.path[:500],

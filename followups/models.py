@@ -1,5 +1,5 @@
-"""What watches the baton after the close: check-ins, the reminder outbox and
-notifications, and the liveness records of the scheduler."""
+"""What watches the baton after the close: check-ins, the outbox of every message Baton
+sends, notifications, and the liveness records of the scheduler."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from accounts.models import Account
 from followups.choices import (
     Channel,
     CheckInStatus,
+    MessageChannel,
+    MessagePurpose,
+    MessageStatus,
     NotificationKind,
-    ReminderKind,
-    ReminderLevel,
-    ReminderStatus,
     Sentiment,
 )
 from handoffs.models import Deal, Handoff
@@ -116,56 +116,105 @@ class Notification(models.Model):
         return self.title
 
 
-class Reminder(models.Model):
-    """One message of the reminder outbox: "tell `recipient` that item `item_id` of
-    `kind` is overdue", at escalation `level` (1 the owner, 2 their manager, 3 an admin).
+class OutboxMessage(models.Model):
+    """One message Baton sends: to one recipient, for one purpose, about one state of one
+    item — a reminder of an overdue step, a meeting invite at SEQUENCE 2, a customer
+    summary, a weekly digest. Every e-mail Baton sends is a row here first.
 
-    The overdue scan inserts these rows (never twice: unique per kind, item and level);
-    a worker claims due rows with a lease, sends outside the claim transaction and
-    marks them sent only once the mail server accepted. Redis only wakes the worker up:
-    a lost message costs latency, never a reminder. See followups.services.reminders.
+    Rows are written in the same transaction as the change that calls for them (never
+    twice: unique per purpose, item, version and recipient). A worker claims due rows
+    with a short lease, renders each message when it sends it, confirms before each
+    message that the lease is still its own, and marks the row sent as soon as the
+    server accepted it. Redis only wakes the workers up: a lost wake-up costs seconds,
+    never a message. See followups.services.outbox.
     """
 
-    kind = models.CharField(max_length=32, choices=ReminderKind.choices)
-    item_id = models.PositiveBigIntegerField(help_text="Primary key of the overdue item (its table depends on kind).")
-    level = models.PositiveSmallIntegerField(choices=ReminderLevel.choices, default=ReminderLevel.OWNER)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders")
-    status = models.CharField(max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    purpose = models.CharField(max_length=32, choices=MessagePurpose.choices)
+    channel = models.CharField(max_length=16, choices=MessageChannel.choices, default=MessageChannel.EMAIL)
+    kind = models.CharField(
+        max_length=32,
+        help_text="What item_id names: a ReminderKind for reminders and escalations; "
+        "meeting, handoff, notification or week for the other purposes.",
+    )
+    item_id = models.PositiveBigIntegerField(help_text="Primary key of the item (its table depends on kind).")
+    version = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Which state of the item: a reminder's level (1 the owner, 2 their manager, 3 an admin), "
+        "a meeting's SEQUENCE, the time of a proposal or a decline.",
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages"
+    )
+    recipient_key = models.CharField(
+        max_length=40, help_text="user:<id> or contact:<id>: the recipient, in the uniqueness key."
+    )
+    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     send_after = models.DateTimeField(
         help_text="Not sent before this: the recipient's next working hour (unless urgent), or a retry's backoff."
+    )
+    first_due_at = models.DateTimeField(
+        help_text="When the message first became due; a retry moves send_after, never this (for /health/)."
     )
     lease_expires_at = models.DateTimeField(
         null=True, blank=True, help_text="While sending: when another worker may claim it again."
     )
+    lease_token = models.UUIDField(null=True, blank=True, help_text="The claim that holds the row while sending.")
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Claims so far (each one a send attempt).")
     last_error = models.TextField(blank=True, help_text="Why the last attempt failed.")
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(
         max_length=200, blank=True, help_text="The e-mail's Message-ID; blank when delivered in the app only."
     )
+    subject = models.CharField(max_length=300, blank=True, help_text="The subject line it was sent with.")
     urgent = models.BooleanField(default=False, help_text="Sent at once, outside working hours and digests.")
+    escalate_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Reminders and escalations: when the next level is due if the item is still overdue "
+        "(cleared once the scan has looked).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "item_id", "level"], name="reminder_once_per_item_and_level"),
-            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=3), name="reminder_level_1_to_3"),
+            models.UniqueConstraint(
+                fields=["purpose", "kind", "item_id", "version", "recipient_key"], name="outbox_message_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False) | models.Q(contact__isnull=False),
+                name="outbox_message_has_recipient",
+            ),
         ]
         indexes = [
-            # Exactly the claim's two predicates (followups.services.reminders.reminders_claim).
-            models.Index(fields=["send_after"], name="reminder_pending_due_idx", condition=models.Q(status="pending")),
-            models.Index(fields=["lease_expires_at"], name="reminder_lease_idx", condition=models.Q(status="sending")),
-            models.Index(fields=["status", "-created_at"], name="reminder_status_created_idx"),
+            # Exactly the claim's two predicates (followups.services.outbox.outbox_claim).
+            models.Index(fields=["send_after"], name="outbox_pending_due_idx", condition=models.Q(status="pending")),
+            models.Index(fields=["lease_expires_at"], name="outbox_lease_idx", condition=models.Q(status="sending")),
+            models.Index(fields=["status", "-created_at"], name="outbox_status_created_idx"),
+            # The scan's "is this item reminded at this level already?" and the supersede lookup.
+            models.Index(fields=["kind", "item_id", "version"], name="outbox_item_idx"),
+            # The scan's escalation candidates, without re-reading every reminded item.
+            models.Index(
+                fields=["escalate_at"], name="outbox_escalate_idx", condition=models.Q(escalate_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.item_id} (level {self.level}) to {self.recipient_id}"
+        return f"{self.get_purpose_display()} {self.kind} #{self.item_id} v{self.version} to {self.recipient_key}"
 
     @property
     def deterministic_message_id(self) -> str:
-        """The same for every attempt, so that a duplicate delivery can be recognised."""
-        return f"<reminder-{self.pk}.{self.level}@baton>"
+        """Derived from the purpose, the item, its version and the recipient: the same
+        for every attempt, so that a second delivery can be recognised as the same message."""
+        return message_id_for(self.purpose, self.kind, self.item_id, self.version, self.recipient_key)
+
+
+def message_id_for(purpose: str, kind: str, item_id: int, version: int, recipient_key: str) -> str:
+    """The one Message-ID rule of the outbox (see OutboxMessage.deterministic_message_id)."""
+    return f"<{purpose}.{kind}.{item_id}.v{version}.{recipient_key.replace(':', '-')}@baton>"
 
 
 class NotificationPreference(models.Model):
@@ -329,22 +378,3 @@ class DropRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} × {self.code} in the {self.bucket} of {self.starts_on} ({self.grain})"
-
-
-class WeeklyDigest(models.Model):
-    """The weekly dropped-baton digest of one manager for one week: claimed (created)
-    before the email goes out, so a re-run of the task never sends it twice."""
-
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    week_start = models.DateField(help_text="The Monday of the week the digest reports on.")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-week_start"]
-        constraints = [
-            models.UniqueConstraint(fields=["manager", "week_start"], name="weekly_digest_once_per_week"),
-        ]
-
-    def __str__(self) -> str:
-        return f"Digest of {self.manager_id} for {self.week_start}"

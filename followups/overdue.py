@@ -176,10 +176,13 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
     descriptions: dict[int, ItemDescription] = {}
     if kind == ReminderKind.CHECKIN_OVERDUE:
         my_checkins = reverse("followups:my_checkins")
-        for checkin in CheckIn.objects.filter(pk__in=item_ids).select_related("account"):
+        for checkin in CheckIn.objects.filter(pk__in=item_ids).select_related("account", "handoff__deal"):
+            # Named by its deal and cadence: an account with two hand-offs has two check-ins
+            # due the same day, and their two reminders must not read the same.
+            cadence = f"{checkin.cadence_days}-day check-in" if checkin.cadence_days else "Extra check-in"
             descriptions[checkin.pk] = ItemDescription(
-                title=f"Check-in with {checkin.account} is overdue",
-                detail=f"It was due on {checkin.due_on:%d %b %Y}.",
+                title=f"{cadence} with {checkin.account} ({checkin.handoff.deal}) is overdue",
+                detail=f"It was due on {checkin.due_on:%d %b %Y} (check-in #{checkin.pk}).",
                 path=my_checkins,
                 account=str(checkin.account),
             )
@@ -189,7 +192,7 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
             deal = step.handoff.deal
             descriptions[step.pk] = ItemDescription(
                 title=f"Hand-off step “{step.title}” for {deal} is overdue",
-                detail=f"It was due on {step.due_on:%d %b %Y}.",
+                detail=f"It was due on {step.due_on:%d %b %Y} (hand-off #{step.handoff_id}, step #{step.pk}).",
                 path=handoff_path(step.handoff_id),
                 account=str(deal.account),
             )
@@ -203,7 +206,7 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
                 title = f"Nobody has accepted the hand-off of {deal}"
             descriptions[handoff.pk] = ItemDescription(
                 title=title,
-                detail=f"The deal was won on {handoff.closed_on:%d %b %Y}.",
+                detail=f"The deal was won on {handoff.closed_on:%d %b %Y} (hand-off #{handoff.pk}).",
                 path=handoff_path(handoff.pk),
                 account=str(deal.account),
             )
@@ -213,7 +216,7 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
             due = f"{deal.next_step_due:%d %b %Y}" if deal.next_step_due else "an unknown date"
             descriptions[deal.pk] = ItemDescription(
                 title=f"The next step of {deal} is overdue",
-                detail=f"“{deal.next_step}” was due on {due}.",
+                detail=f"“{deal.next_step}” was due on {due} (deal #{deal.pk}).",
                 path=deal_path(deal.pk),
                 account=str(deal.account),
             )

@@ -3,8 +3,25 @@
 from django.dispatch import receiver
 
 from followups.services.checkins import checkins_schedule_for_handoff
+from followups.services.notifications import notification_handoff_proposed
+from followups.services.outbox import outbox_enqueue
 from followups.services.reminders import reminders_cancel_for_item
-from handoffs.signals import handoff_accepted, overdue_item_resolved
+from handoffs.signals import handoff_accepted, handoff_proposed, message_requested, overdue_item_resolved
+
+
+@receiver(message_requested, dispatch_uid="followups.enqueue_requested_message")
+def enqueue_requested_message(
+    sender, *, purpose: str, about: str, item_id: int, version: int, recipients, supersedes, **kwargs
+) -> None:
+    # Inside the sender's transaction: the outbox rows are written with the change.
+    outbox_enqueue(
+        purpose=purpose, kind=about, item_id=item_id, version=version, recipients=recipients, supersedes=supersedes
+    )
+
+
+@receiver(handoff_proposed, dispatch_uid="followups.ring_bell_on_handoff_proposed")
+def ring_bell_on_handoff_proposed(sender, *, handoff_id: int, owner_id: int, actor_id: int, **kwargs) -> None:
+    notification_handoff_proposed(handoff_id=handoff_id, owner_id=owner_id, actor_id=actor_id)
 
 
 @receiver(handoff_accepted, dispatch_uid="followups.schedule_checkins_on_handoff_accepted")

@@ -1,22 +1,17 @@
 """Celery tasks: thin, taking ids, idempotent.
 
-The reminder tasks carry no reminder in their message: the outbox rows in the database
-are the work, and a task only says "wake up and look". Losing a message (Redis
-restarted empty) costs at most one beat interval, never a reminder.
+The outbox tasks carry no message in their body: the rows in the database are the
+work, and a task only says "wake up and look". Losing a task (Redis restarted empty)
+costs at most one pump interval, never a message.
+
+Services import this module at the top and trigger tasks on commit; each task imports
+its service inside its body. Nothing else imports tasks, so there is no circle.
 """
 
 import logging
 
 from celery import shared_task
 from django.utils import timezone
-
-from followups.models import Heartbeat
-from followups.services.reminders import (
-    reminders_deliver_due,
-    reminders_due_exist,
-    reminders_scan,
-    reminders_wake_sender,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +22,8 @@ DELIVERY_TIME_BUDGET_SECONDS = 40
 @shared_task(name="followups.tasks.record_heartbeat")
 def record_heartbeat(name: str = "beat") -> str:
     """Record that beat scheduled this and a worker ran it; returns the time written."""
+    from followups.models import Heartbeat
+
     now = timezone.now()
     Heartbeat.objects.update_or_create(name=name, defaults={"last_seen_at": now})
     return now.isoformat()
@@ -35,23 +32,33 @@ def record_heartbeat(name: str = "beat") -> str:
 @shared_task(name="followups.tasks.scan_overdue_items")
 def scan_overdue_items() -> int:
     """Beat, every minute: insert reminders for newly overdue items (and due escalations).
-    Wakes the sender on commit when anything is due. Returns how many rows it inserted."""
+    Wakes the senders on commit when anything is due. Returns how many rows it inserted."""
+    from followups.services.reminders import reminders_scan
+
     result = reminders_scan()
     logger.info("Reminder scan inserted %s row(s) in %.3f s", result.total, result.seconds)
     return result.total
 
 
-@shared_task(name="followups.tasks.deliver_reminders")
-def deliver_reminders() -> int:
-    """Claim and send due reminders for a while; wake another run if work is left.
-    Returns how many reminders it delivered."""
-    result = reminders_deliver_due(time_budget_seconds=DELIVERY_TIME_BUDGET_SECONDS)
-    if result.batches and reminders_due_exist():
-        reminders_wake_sender()
+@shared_task(name="followups.tasks.deliver_outbox")
+def deliver_outbox() -> int:
+    """Claim and send due messages for a while; wake another run if work is left.
+    Returns how many messages it delivered."""
+    from followups.services.outbox import outbox_deliver_due, outbox_due_exist, outbox_wake_sender
+
+    result = outbox_deliver_due(time_budget_seconds=DELIVERY_TIME_BUDGET_SECONDS)
+    if result.batches and outbox_due_exist():
+        outbox_wake_sender()
     return result.sent
 
 
-# --- the dropped-baton report (helper D) ---------------------------------------------------
+@shared_task(name="followups.tasks.pump_outbox")
+def pump_outbox() -> int:
+    """Beat, every few seconds: wake the senders when anything is due or a dead worker's
+    lease ran out, so that recovery takes seconds whatever happened to a wake-up."""
+    from followups.services.outbox import outbox_wake_senders
+
+    return outbox_wake_senders()
 
 
 # Rebuilding the snapshot over all history takes tens of seconds at benchmark scale
@@ -69,34 +76,11 @@ def refresh_dropped_batons() -> int:
 
 @shared_task(name="followups.tasks.send_weekly_digests")
 def send_weekly_digests() -> int:
-    """Beat, Monday morning: one digest task per manager for last week. Returns how many
-    it enqueued; each digest is sent at most once however often this runs."""
-    from followups.services.report import last_week_start, weekly_digest_recipients
+    """Beat, Monday morning: queue each manager's digest of last week in the outbox (once
+    per manager and week, however often this runs). Returns how many it offered."""
+    from followups.services.report import last_week_start, weekly_digests_enqueue
 
-    week_start = last_week_start().isoformat()
-    managers = weekly_digest_recipients()
-    for manager_id in managers:
-        send_weekly_digest.delay(manager_id, week_start)
-    return len(managers)
-
-
-@shared_task(
-    name="followups.tasks.send_weekly_digest",
-    autoretry_for=(OSError,),
-    retry_backoff=60,
-    retry_kwargs={"max_retries": 5},
-)
-def send_weekly_digest(manager_id: int, week_start: str) -> bool:
-    """E-mail one manager's digest of the week starting `week_start` (ISO date), once."""
-    import datetime
-
-    from accounts.models import User
-    from followups.services.report import weekly_digest_send
-
-    manager = User.objects.filter(pk=manager_id).first()
-    if manager is None:
-        return False
-    return weekly_digest_send(manager=manager, week_start=datetime.date.fromisoformat(week_start))
+    return weekly_digests_enqueue(week_start=last_week_start())
 
 
 @shared_task(name="followups.tasks.schedule_missing_checkins")

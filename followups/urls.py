@@ -6,7 +6,7 @@ from followups.views import calendar_feed as calendar_feed_views
 from followups.views import checkins as checkin_views
 from followups.views import dashboard as dashboard_views
 from followups.views import notifications as notification_views
-from followups.views import reminders as reminder_views
+from followups.views import outbox as outbox_views
 from followups.views import report as report_views
 
 app_name = "followups"
@@ -28,8 +28,9 @@ reminder_urlpatterns: list = [
     path("notifications/read-all/", notification_views.notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/read/", notification_views.notification_read, name="notification_read"),
     path("notifications/preferences/", notification_views.notification_preferences, name="notification_preferences"),
-    path("reminders/", reminder_views.reminder_admin, name="reminder_admin"),
-    path("reminders/<int:pk>/retry/", reminder_views.reminder_retry_view, name="reminder_retry"),
+    path("outbox/", outbox_views.outbox_admin, name="outbox_admin"),
+    path("outbox/<int:pk>/retry/", outbox_views.outbox_retry_view, name="outbox_retry"),
+    path("outbox/retry-failed/", outbox_views.outbox_retry_failed_view, name="outbox_retry_failed"),
 ]
 
 # The dropped-baton report and the manager dashboard.

@@ -43,7 +43,7 @@ class MeetingAttendeeInline(admin.TabularInline):
 
 @admin.register(Meeting)
 class MeetingAdmin(admin.ModelAdmin):
-    list_display = ["handoff", "starts_at", "status", "sequence", "invites_sent_sequence", "summary_sent_at"]
+    list_display = ["handoff", "starts_at", "status", "sequence"]
     list_filter = ["status"]
     raw_id_fields = ["handoff", "organizer", "recorded_by"]
     readonly_fields = ["uid", "sequence", "status"]

@@ -20,6 +20,8 @@ PRODID = "-//Baton//Hand-off meetings//EN"
 
 
 def meeting_event_uid(meeting: Meeting) -> str:
+    """The one UID of a meeting's calendar event: in its invites, its cancellation and
+    every user's calendar feed alike."""
     return f"{meeting.uid}@baton"
 
 

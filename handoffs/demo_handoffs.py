@@ -12,7 +12,6 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account, User
@@ -191,7 +190,5 @@ def seed_handoff_states(people: dict[str, User]) -> None:
                 else:
                     handoff_step_skip(actor=lead, step=step, reason="Not needed for this customer.")
             handoff_complete(actor=lead, handoff=handoff)
-    # The demo's e-mails count as sent: a first `make run` should not mail the demo customers.
-    now = timezone.now()
-    Handoff.objects.filter(pk__in=seeded).update(proposal_notified_at=now, decline_notified_at=now)
-    Meeting.objects.filter(handoff_id__in=seeded).update(invites_sent_sequence=F("sequence"), summary_sent_at=now)
+    # The demo's e-mails (invites, summaries, notices) are in the outbox now; the demo
+    # command marks them sent (followups.demo.settle_demo_outbox).

@@ -252,18 +252,6 @@ class Handoff(models.Model):
     meeting_held_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     agreement = models.TextField(blank=True, help_text="What delivery will do, by when (from the meeting).")
-    # The e-mail outbox of the hand-off's notices, kept on the row: a notice is due while
-    # its *_notified_at is older than the event it announces; a worker leases the row
-    # with notices_claimed_at before sending (see handoffs.emails).
-    proposal_notified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the proposed owner was last e-mailed about the proposal."
-    )
-    decline_notified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the manager was last e-mailed about a decline."
-    )
-    notices_claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text="A worker's lease on sending this hand-off's notices."
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -340,15 +328,6 @@ class Meeting(models.Model):
         blank=True,
         help_text="Once recorded: were the rep, the delivery owner and a customer contact all there?",
     )
-    # The e-mail outbox of the meeting, kept on the row. Invites are due while
-    # invites_sent_sequence is behind sequence; the summary is due once the meeting is
-    # held and until summary_sent_at is set. *_claimed_at are a worker's lease.
-    invites_sent_sequence = models.PositiveIntegerField(
-        null=True, blank=True, help_text="The SEQUENCE whose invites (or cancellation) were sent."
-    )
-    invites_claimed_at = models.DateTimeField(null=True, blank=True, help_text="A worker's lease on the invites.")
-    summary_sent_at = models.DateTimeField(null=True, blank=True, help_text="When the customer summary was sent.")
-    summary_claimed_at = models.DateTimeField(null=True, blank=True, help_text="A worker's lease on the summary.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,7 +1,22 @@
 """Domain signals of the handoffs app: the one way it sets off work in the app above
 it (followups), which connects receivers in its AppConfig.ready(). Each is sent with
-transaction.on_commit by the service named, so receivers see committed data.
+transaction.on_commit by the service named, so receivers see committed data — except
+message_requested, which is sent inside the service's transaction.
 
+- message_requested(sender=Model, purpose: str, about: str, item_id: int, version: int,
+  recipients: list[User | Contact], supersedes: tuple[str, ...])
+  Sent INSIDE the transaction of the change that calls for a message (a meeting
+  scheduled, moved, cancelled or recorded; an owner proposed; a hand-off declined), so
+  that the message is written with the change or not at all. followups writes one
+  outbox row per recipient (followups.services.outbox.outbox_enqueue) and renders the
+  message when it sends it. purpose is one of MESSAGE_PURPOSES, about one of
+  MESSAGE_ABOUT_*, version the state of the item the message announces (a meeting's
+  SEQUENCE, handoff_event_version of a proposal or decline). A receiver that fails
+  fails the change: nothing is changed without its message.
+
+- handoff_proposed(sender=Handoff, handoff_id: int, owner_id: int, actor_id: int)
+  Sent by handoffs.services.handoffs.handoff_propose_owner. followups puts the
+  proposal in the proposed owner's bell (the proposal e-mail is sent by handoffs).
 - handoff_accepted(sender=Handoff, handoff_id: int, actor_id: int | None)
   Sent by handoffs.services.handoffs.handoff_accept. followups schedules the rep's
   check-ins on the playbook's cadence.
@@ -10,6 +25,8 @@ transaction.on_commit by the service named, so receivers see committed data.
   pending reminders at once instead of waiting for the next scan. item_kind is one of
   ITEM_KINDS below, item_id the id of the row it names.
 """
+
+import datetime
 
 from django.dispatch import Signal
 
@@ -25,5 +42,31 @@ ITEM_KINDS = (
     ITEM_KIND_NEXT_STEP_OVERDUE,
 )
 
+# What message_requested asks for (the values are followups.choices.MessagePurpose's),
+# and what its item_id names.
+MESSAGE_INVITE = "invite"  # the meeting's invite, to each attendee
+MESSAGE_CANCELLATION = "cancellation"  # the meeting's METHOD:CANCEL, to each attendee
+MESSAGE_CUSTOMER_SUMMARY = "customer_summary"  # after the meeting, to each customer contact
+MESSAGE_HANDOFF_PROPOSED = "handoff_proposed"  # to the proposed delivery owner
+MESSAGE_DECLINE_NOTICE = "decline_notice"  # to the managers, when the proposed owner declined
+MESSAGE_PURPOSES = (
+    MESSAGE_INVITE,
+    MESSAGE_CANCELLATION,
+    MESSAGE_CUSTOMER_SUMMARY,
+    MESSAGE_HANDOFF_PROPOSED,
+    MESSAGE_DECLINE_NOTICE,
+)
+MESSAGE_ABOUT_MEETING = "meeting"  # item_id names a Meeting
+MESSAGE_ABOUT_HANDOFF = "handoff"  # item_id names a Handoff
+
+
+def handoff_event_version(moment: datetime.datetime) -> int:
+    """The version of a proposal or a decline: its time in milliseconds, so that a second
+    proposal to the same person is a new message and a retry of the first is not."""
+    return int(moment.timestamp() * 1000)
+
+
+message_requested = Signal()
+handoff_proposed = Signal()
 handoff_accepted = Signal()
 overdue_item_resolved = Signal()

@@ -79,6 +79,15 @@ TEMPLATES = [
             ],
         },
     },
+    # Plain text (e-mail subjects and text bodies): the same templates folder, nothing
+    # HTML-escaped, so that "O'Brien" stays O'Brien (followups.emails renders with it).
+    {
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'baton.sqlite3'}")}
@@ -132,8 +141,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery. Redis when REDIS_URL (or CELERY_BROKER_URL) is set; otherwise the filesystem
 # transport, which needs no server. Redis only carries "wake up" messages: reminders
-# themselves live in the database outbox (followups.Reminder), so a lost message costs
-# latency, never a reminder.
+# themselves live in the database outbox (followups.OutboxMessage), so a lost message
+# costs latency, never an e-mail.
 REDIS_URL = env_redis_url("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
@@ -157,14 +166,18 @@ else:
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILE = str(VAR_DIR / "celerybeat-schedule")
 
-# Reminder outbox tuning (followups). Lease: how long a worker may hold a claimed
-# reminder before another worker may take it again.
-BATON_REMINDER_LEASE_SECONDS = env_int("BATON_REMINDER_LEASE_SECONDS", 120, minimum=5)
-BATON_REMINDER_BATCH_SIZE = env_int("BATON_REMINDER_BATCH_SIZE", 100, minimum=1)
-BATON_REMINDER_MAX_ATTEMPTS = env_int("BATON_REMINDER_MAX_ATTEMPTS", 6, minimum=1)
+# Outbox tuning (followups.services.outbox). Lease: how long a claimed batch is held
+# without renewal; a live worker renews it every third of that while it sends, so a
+# dead worker's messages return within it.
+BATON_OUTBOX_LEASE_SECONDS = env_int("BATON_OUTBOX_LEASE_SECONDS", 15, minimum=3)
+BATON_OUTBOX_BATCH_SIZE = env_int("BATON_OUTBOX_BATCH_SIZE", 100, minimum=1)
+BATON_OUTBOX_MAX_ATTEMPTS = env_int("BATON_OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
 # How many sender tasks one wake-up may start when a backlog is due (each claims its own
 # batches; as many run at once as the worker has processes).
-BATON_REMINDER_SENDERS = env_int("BATON_REMINDER_SENDERS", 4, minimum=1)
+BATON_OUTBOX_SENDERS = env_int("BATON_OUTBOX_SENDERS", 4, minimum=1)
+# A token that lets a monitoring system read /health/'s figures without logging in
+# (send it as "Authorization: Bearer <token>"); unset, only admins see them.
+BATON_HEALTH_TOKEN = env_str("BATON_HEALTH_TOKEN", "")
 # The days on which non-urgent reminders go out, for everyone (e.g. mon,tue,wed,thu,fri
 # to keep weekends quiet); on other days they wait for the next working day's start.
 BATON_WORKING_DAYS = env_list("BATON_WORKING_DAYS", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])

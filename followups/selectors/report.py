@@ -24,19 +24,21 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.links import absolute_url
 from accounts.models import Account, Team, User
-from followups.choices import CheckInStatus
+from followups.choices import CheckInStatus, HeartbeatName
 from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
 from followups.rules import DROP_CODES, RULES
-from followups.services.report import REFRESH_HEARTBEAT
 from handoffs.choices import HandoffStatus
 from handoffs.models import Handoff
 
@@ -480,7 +482,7 @@ def _names(user_ids: set[int], team_ids: set[int]) -> tuple[dict[int, str], dict
 
 
 def report_refreshed_at() -> datetime.datetime | None:
-    return Heartbeat.objects.filter(name=REFRESH_HEARTBEAT).values_list("last_seen_at", flat=True).first()
+    return Heartbeat.objects.filter(name=HeartbeatName.REPORT_REFRESH).values_list("last_seen_at", flat=True).first()
 
 
 def report_summary(user: User, *, period: Period, team_id: int | None = None) -> ReportSummary:
@@ -732,3 +734,29 @@ def weekly_digest_data(manager: User, *, week_start: datetime.date) -> WeeklyDig
             {"week": monday, "count": sum(counts.get((monday, code), 0) for code in DROP_CODES)} for monday in weeks
         ],
     )
+
+
+def weekly_digest_context(manager: User, *, week_start: datetime.date) -> dict:
+    """What the weekly digest e-mail shows: the week's new drops (with the week before),
+    the worst accounts and the trend, every number linking to the report on the site."""
+    data = weekly_digest_data(manager, week_start=week_start)
+    week_query = urlencode({"period": "custom", "start": data.week.start, "end": data.week.end})
+    largest = max([week["count"] for week in data.trend] + [1])
+    return {
+        "manager": manager,
+        "data": data,
+        "report_url": absolute_url(reverse("followups:report")) + f"?{week_query}",
+        "drop_links": {
+            row["code"]: absolute_url(reverse("followups:report_drilldown", args=[row["code"]])) + f"?{week_query}"
+            for row in data.new_drops
+        },
+        "account_links": {
+            account.pk: absolute_url(reverse("followups:report_drilldown", args=["all"]))
+            + f"?{urlencode({'account': account.pk, 'open': 1})}"
+            for account in data.worst_accounts
+        },
+        "trend_bars": [
+            {"week": week["week"], "count": week["count"], "bar": "█" * round(20 * week["count"] / largest)}
+            for week in data.trend
+        ],
+    }

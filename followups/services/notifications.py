@@ -4,27 +4,33 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from followups.choices import NotificationKind
 from followups.models import Notification, NotificationPreference
+from handoffs.models import Handoff
 
 
 @transaction.atomic
-def notification_create(*, user: User, kind: str, title: str, body: str = "", url: str = "") -> Notification:
+def notification_create(
+    *, user: User, kind: str, title: str, body: str = "", url: str = "", email_copy: bool = True
+) -> Notification:
     """Put a notification in the user's notification centre (the bell).
 
     Its e-mail copy goes through the reminder outbox in the same transaction (so it is
     never lost, and never sent if this transaction rolls back); the worker sends it
     unless the user switched e-mail off for this kind. Never sent from the request.
+    email_copy=False for news that has its own e-mail already (a hand-off proposal).
     """
     from followups.services.reminders import reminder_enqueue_notification
 
     notification = Notification(user=user, kind=kind, title=title[:200], body=body, url=url[:500])
     notification.full_clean()
     notification.save()
-    reminder_enqueue_notification(notification=notification)
+    if email_copy:
+        reminder_enqueue_notification(notification=notification)
     return notification
 
 
@@ -54,3 +60,26 @@ def notification_preferences_set(*, user: User, email_by_kind: dict[str, bool]) 
         raise ValidationError({"kind": f"Unknown notification kind(s): {', '.join(sorted(unknown))}."})
     for kind, email in email_by_kind.items():
         NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"email": bool(email)})
+
+
+def notification_handoff_proposed(*, handoff_id: int, owner_id: int, actor_id: int) -> Notification | None:
+    """Ring the bell of the delivery lead a hand-off was proposed to, with a link to
+    accept or decline it. No e-mail copy: handoffs e-mails the proposal itself. None when
+    the proposal is no longer theirs (someone else was proposed since)."""
+    handoff = (
+        Handoff.objects.select_related("deal__account", "proposed_owner")
+        .filter(pk=handoff_id, proposed_owner_id=owner_id)
+        .first()
+    )
+    if handoff is None:
+        return None
+    actor = User.objects.filter(pk=actor_id).first()
+    who = str(actor) if actor is not None else "A manager"
+    return notification_create(
+        user=handoff.proposed_owner,
+        kind=NotificationKind.HANDOFF,
+        title=f"Hand-off proposed to you: {handoff.deal}",
+        body=f"{who} proposed you as the delivery owner of {handoff.deal.account}. Accept or decline it.",
+        url=reverse("handoffs:handoff_detail", args=[handoff.pk]),
+        email_copy=False,
+    )

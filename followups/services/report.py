@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, Count, ExpressionWrapper, F, Max, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce, Greatest, TruncMonth, TruncWeek
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import Role
-from accounts.links import absolute_url
 from accounts.models import Account, User
-from followups.choices import CheckInStatus
-from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat, WeeklyDigest
+from followups.builders import KIND_WEEK
+from followups.choices import CheckInStatus, HeartbeatName, MessagePurpose
+from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
 from followups.rules import DROP_COLUMNS, RULES, RuleContext, three_way_meetings
+from followups.services.outbox import outbox_enqueue
 from handoffs.models import Handoff
-
-REFRESH_HEARTBEAT = "report_refresh"
 
 
 @dataclass(frozen=True)
@@ -255,96 +249,28 @@ def report_refresh(*, context: RuleContext | None = None) -> RefreshResult:
             # Fresh statistics: the planner must know the new spread of codes and dates, or a
             # drill-down page sorts a whole period instead of reading 50 index entries.
             cursor.execute(f"ANALYZE {tables}")
-    Heartbeat.objects.update_or_create(name=REFRESH_HEARTBEAT, defaults={"last_seen_at": timezone.now()})
+    Heartbeat.objects.update_or_create(name=HeartbeatName.REPORT_REFRESH, defaults={"last_seen_at": timezone.now()})
     return RefreshResult(drops=drops, latencies=latencies, accounts_changed=accounts_changed, rollup_rows=rollup_rows)
 
 
-# --- the weekly digest -------------------------------------------------------------------
-
-# A claim older than this whose e-mail never went out (its worker died) may be taken over.
-DIGEST_CLAIM_STALE_AFTER = datetime.timedelta(minutes=30)
+# --- the weekly digest ---------------------------------------------------------------
 
 
-def weekly_digest_email(manager: User, *, week_start: datetime.date) -> EmailMultiAlternatives:
-    """The week's new drops (with the week before), the worst accounts and the trend,
-    every number linking to the report on the site."""
-    # Imported here: the report's selectors import this module (for REFRESH_HEARTBEAT).
-    from followups.selectors.report import weekly_digest_data
-
-    data = weekly_digest_data(manager, week_start=week_start)
-    week_query = urlencode({"period": "custom", "start": data.week.start, "end": data.week.end})
-    largest = max([week["count"] for week in data.trend] + [1])
-    context = {
-        "manager": manager,
-        "data": data,
-        "report_url": absolute_url(reverse("followups:report")) + f"?{week_query}",
-        "drop_links": {
-            row["code"]: absolute_url(reverse("followups:report_drilldown", args=[row["code"]])) + f"?{week_query}"
-            for row in data.new_drops
-        },
-        "account_links": {
-            account.pk: absolute_url(reverse("followups:report_drilldown", args=["all"]))
-            + f"?{urlencode({'account': account.pk, 'open': 1})}"
-            for account in data.worst_accounts
-        },
-        "trend_bars": [
-            {"week": week["week"], "count": week["count"], "bar": "█" * round(20 * week["count"] / largest)}
-            for week in data.trend
-        ],
-        "site_url": settings.SITE_URL,
-    }
-    subject = " ".join(render_to_string("emails/weekly-digest-subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("emails/weekly-digest-body.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[manager.email],
-        headers={"Auto-Submitted": "auto-generated"},
-    )
-    message.attach_alternative(render_to_string("emails/weekly-digest-body.html", context), "text/html")
-    return message
-
-
-def _digest_claim(manager: User, week_start: datetime.date) -> WeeklyDigest | None:
-    """Take this manager's digest of this week for sending, or None if another run has
-    (or already sent it). The unique (manager, week) row is the claim."""
-    try:
-        with transaction.atomic():
-            return WeeklyDigest.objects.create(manager=manager, week_start=week_start)
-    except IntegrityError:
-        pass
-    stale = timezone.now() - DIGEST_CLAIM_STALE_AFTER
-    taken_over = WeeklyDigest.objects.filter(
-        manager=manager, week_start=week_start, sent_at__isnull=True, created_at__lt=stale
-    ).update(created_at=timezone.now())
-    if taken_over != 1:
-        return None
-    return WeeklyDigest.objects.get(manager=manager, week_start=week_start)
-
-
-def weekly_digest_send(*, manager: User, week_start: datetime.date) -> bool:
-    """E-mail the manager their digest of the week starting `week_start`, once.
-
-    Returns False when it was sent (or is being sent) already, or the manager has no
-    address. A failed send gives the claim back, so that the task's retry sends it.
-    """
-    if not manager.email or not manager.is_active:
-        return False
-    claim = _digest_claim(manager, week_start)
-    if claim is None:
-        return False
-    try:
-        weekly_digest_email(manager, week_start=week_start).send()
-    except Exception:
-        WeeklyDigest.objects.filter(pk=claim.pk, sent_at__isnull=True).delete()
-        raise
-    WeeklyDigest.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
-    return True
-
-
-def weekly_digest_recipients() -> list[int]:
+def weekly_digest_recipients() -> list[User]:
     """The managers who get a digest: active, with an e-mail address."""
-    return list(User.objects.filter(role=Role.MANAGER, is_active=True).exclude(email="").values_list("pk", flat=True))
+    return list(User.objects.filter(role=Role.MANAGER, is_active=True).exclude(email=""))
+
+
+@transaction.atomic
+def weekly_digests_enqueue(*, week_start: datetime.date) -> int:
+    """Queue every manager's digest of the week starting `week_start` in the outbox: one
+    message per manager and week (the outbox's key), however often this runs."""
+    return outbox_enqueue(
+        purpose=MessagePurpose.WEEKLY_DIGEST,
+        kind=KIND_WEEK,
+        item_id=week_start.toordinal(),
+        recipients=weekly_digest_recipients(),
+    )
 
 
 def last_week_start(today: datetime.date | None = None) -> datetime.date:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from followups.choices import NotificationKind
 from followups.models import Notification
-from followups.selectors.reminders import (
+from followups.selectors.notifications import (
     notification_preferences_for,
     notifications_for,
     unread_notification_count,

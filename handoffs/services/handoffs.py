@@ -15,13 +15,24 @@ from accounts.choices import EventVerb, Role
 from accounts.models import Contact, User
 from accounts.selectors import team_scope_ids
 from accounts.services import account_change_owner, event_record
+from accounts.validators import user_today, validate_plausible_datetime
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepOwnerRole, StepStatus
 from handoffs.models import Deal, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
 from handoffs.signals import (
     ITEM_KIND_MEETING_NOT_SCHEDULED,
     ITEM_KIND_OWNER_NOT_ACCEPTED,
     ITEM_KIND_STEP_OVERDUE,
+    MESSAGE_ABOUT_HANDOFF,
+    MESSAGE_ABOUT_MEETING,
+    MESSAGE_CANCELLATION,
+    MESSAGE_CUSTOMER_SUMMARY,
+    MESSAGE_DECLINE_NOTICE,
+    MESSAGE_HANDOFF_PROPOSED,
+    MESSAGE_INVITE,
     handoff_accepted,
+    handoff_event_version,
+    handoff_proposed,
+    message_requested,
     overdue_item_resolved,
 )
 
@@ -155,10 +166,50 @@ def _resolved_on_commit(sender: type, item_kind: str, item_id: int) -> None:
     _send_on_commit(overdue_item_resolved, sender=sender, item_kind=item_kind, item_id=item_id)
 
 
-def _wake_on_commit(task_name: str, object_id: int) -> None:
-    from handoffs import tasks  # the tasks import the e-mails, which import these services' models
+def _request_messages(
+    sender: type,
+    *,
+    purpose: str,
+    about: str,
+    item_id: int,
+    recipients: Iterable[User | Contact],
+    version: int = 0,
+    supersedes: tuple[str, ...] = (),
+) -> None:
+    """Ask for a message to each recipient with an e-mail address, inside the caller's
+    transaction (see handoffs.signals.message_requested): written with the change, or
+    not at all."""
+    recipients = [person for person in recipients if person is not None and person.email]
+    if not recipients:
+        return
+    message_requested.send(
+        sender=sender,
+        purpose=purpose,
+        about=about,
+        item_id=item_id,
+        version=version,
+        recipients=recipients,
+        supersedes=supersedes,
+    )
 
-    transaction.on_commit(lambda: tasks.wake(task_name, object_id))
+
+def _attendees(meeting: Meeting) -> list[User | Contact]:
+    return [
+        attendee.user or attendee.contact
+        for attendee in meeting.attendees.select_related("user", "contact").order_by("id")
+    ]
+
+
+def decline_notice_recipients(handoff: Handoff) -> list[User]:
+    """Who hears that a proposed owner declined: the deal team's manager and whoever
+    proposed the decliner; the admins if neither."""
+    people: dict[int, User] = {}
+    for person in (handoff.team.manager if handoff.team else None, handoff.rep.manager, handoff.proposed_by):
+        if person is not None and person.is_active and person.pk != handoff.declined_by_id:
+            people[person.pk] = person
+    if not people:
+        people = {admin.pk: admin for admin in User.objects.filter(is_active=True, role=Role.ADMIN).order_by("id")}
+    return list(people.values())
 
 
 # --- ownership ---------------------------------------------------------------------
@@ -191,7 +242,15 @@ def handoff_propose_owner(*, actor: User, handoff: Handoff, owner: User) -> Hand
         message=f"{actor} proposed {owner} as the delivery owner.",
         proposed_owner=owner.pk,
     )
-    _wake_on_commit("handoff_notices", locked.pk)
+    _request_messages(
+        Handoff,
+        purpose=MESSAGE_HANDOFF_PROPOSED,
+        about=MESSAGE_ABOUT_HANDOFF,
+        item_id=locked.pk,
+        version=handoff_event_version(locked.proposed_at),
+        recipients=[owner],
+    )
+    _send_on_commit(handoff_proposed, sender=Handoff, handoff_id=locked.pk, owner_id=owner.pk, actor_id=actor.pk)
     handoff.refresh_from_db()
     return locked
 
@@ -257,7 +316,14 @@ def handoff_decline(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
         verb=EventVerb.OWNERSHIP_DECLINED,
         message=f"{actor} declined the hand-off: {reason.strip()}",
     )
-    _wake_on_commit("handoff_notices", locked.pk)
+    _request_messages(
+        Handoff,
+        purpose=MESSAGE_DECLINE_NOTICE,
+        about=MESSAGE_ABOUT_HANDOFF,
+        item_id=locked.pk,
+        version=handoff_event_version(locked.declined_at),
+        recipients=decline_notice_recipients(locked),
+    )
     handoff.refresh_from_db()
     return locked
 
@@ -355,12 +421,18 @@ def handoff_step_reopen(*, actor: User, step: HandoffStep) -> HandoffStep:
 # --- the three-way meeting ---------------------------------------------------------
 
 
-def _check_meeting_time(*, starts_at: datetime.datetime, duration_minutes: int, location: str) -> None:
+def _check_meeting_time(*, actor: User, starts_at: datetime.datetime, duration_minutes: int, location: str) -> None:
     errors: dict[str, str] = {}
     if timezone.is_naive(starts_at):
         errors["starts_at"] = "Give the meeting's time with its time zone."
     elif starts_at <= timezone.now():
         errors["starts_at"] = "The meeting must be in the future."
+    else:
+        # 9999-12-31 23:30 would be saved, then no invite or calendar feed could be built.
+        try:
+            validate_plausible_datetime(starts_at, today=user_today(actor), tz=actor.tzinfo)
+        except ValidationError as error:
+            errors["starts_at"] = error.messages[0]
     if not 5 <= duration_minutes <= 8 * 60:
         errors["duration_minutes"] = "A meeting lasts between 5 minutes and 8 hours."
     if not location.strip():
@@ -390,7 +462,7 @@ def meeting_schedule(
         _refuse("A meeting is already scheduled: reschedule or cancel it instead.")
     if locked.status != HandoffStatus.ACCEPTED:
         _refuse("The three-way meeting of this hand-off was already held.")
-    _check_meeting_time(starts_at=starts_at, duration_minutes=duration_minutes, location=location)
+    _check_meeting_time(actor=actor, starts_at=starts_at, duration_minutes=duration_minutes, location=location)
     if not contacts:
         _refuse("Invite at least one contact of the customer: a hand-off meeting has three sides.", "contacts")
     account = locked.deal.account
@@ -430,7 +502,14 @@ def meeting_schedule(
         actor=actor,
         data={"handoff_id": locked.pk, "meeting_id": meeting.pk},
     )
-    _wake_on_commit("meeting_invites", meeting.pk)
+    _request_messages(
+        Meeting,
+        purpose=MESSAGE_INVITE,
+        about=MESSAGE_ABOUT_MEETING,
+        item_id=meeting.pk,
+        version=meeting.sequence,
+        recipients=_attendees(meeting),
+    )
     _resolved_on_commit(Handoff, ITEM_KIND_MEETING_NOT_SCHEDULED, locked.pk)
     handoff.refresh_from_db()
     return meeting
@@ -453,7 +532,7 @@ def meeting_reschedule(
     locked, handoff = _lock_meeting(actor=actor, meeting=meeting)
     if locked.status != MeetingStatus.SCHEDULED:
         _refuse(f"This meeting is {locked.get_status_display().lower()}; it can no longer be moved.")
-    _check_meeting_time(starts_at=starts_at, duration_minutes=duration_minutes, location=location)
+    _check_meeting_time(actor=actor, starts_at=starts_at, duration_minutes=duration_minutes, location=location)
     locked.starts_at = starts_at
     locked.duration_minutes = duration_minutes
     locked.location = location.strip()
@@ -468,7 +547,15 @@ def meeting_reschedule(
         actor=actor,
         data={"handoff_id": handoff.pk, "meeting_id": locked.pk},
     )
-    _wake_on_commit("meeting_invites", locked.pk)
+    _request_messages(
+        Meeting,
+        purpose=MESSAGE_INVITE,
+        about=MESSAGE_ABOUT_MEETING,
+        item_id=locked.pk,
+        version=locked.sequence,
+        recipients=_attendees(locked),
+        supersedes=(MESSAGE_INVITE, MESSAGE_CANCELLATION),
+    )
     return locked
 
 
@@ -495,7 +582,16 @@ def meeting_cancel(*, actor: User, meeting: Meeting, reason: str = "") -> Meetin
         actor=actor,
         data={"handoff_id": handoff.pk, "meeting_id": locked.pk},
     )
-    _wake_on_commit("meeting_invites", locked.pk)
+    # Everyone gets the cancellation; who was never invited is left out when it is sent.
+    _request_messages(
+        Meeting,
+        purpose=MESSAGE_CANCELLATION,
+        about=MESSAGE_ABOUT_MEETING,
+        item_id=locked.pk,
+        version=locked.sequence,
+        recipients=_attendees(locked),
+        supersedes=(MESSAGE_INVITE, MESSAGE_CANCELLATION),
+    )
     return locked
 
 
@@ -575,7 +671,13 @@ def meeting_record(
             "promises_reviewed": len(reviews),
         },
     )
-    _wake_on_commit("customer_summary", locked.pk)
+    _request_messages(
+        Meeting,
+        purpose=MESSAGE_CUSTOMER_SUMMARY,
+        about=MESSAGE_ABOUT_MEETING,
+        item_id=locked.pk,
+        recipients=[attendee.contact for attendee in attendees if attendee.contact_id],
+    )
     return locked
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from followups.choices import CheckInStatus
 from followups.models import CheckIn, Notification
-from followups.services.reminders import reminders_deliver_due
+from followups.services.outbox import outbox_deliver_due
 from tests.factories import CheckInFactory
 from tests.followups.test_checkin_services import accepted_handoff
 
@@ -19,12 +19,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_rep_logs_an_overdue_checkin_at_risk_and_the_delivery_owner_is_told(page, login_as, rep, delivery_lead):
-    # given
-    handoff = accepted_handoff(rep=rep, delivery_owner=delivery_lead, closed_on=timezone.localdate())
-    overdue = CheckInFactory(handoff=handoff, cadence_days=7, due_on=timezone.localdate() - datetime.timedelta(days=2))
-    upcoming = CheckInFactory(
-        handoff=handoff, cadence_days=30, due_on=timezone.localdate() + datetime.timedelta(days=20)
-    )
+    # given: a rep in New York, whose date is not UTC's for four or five hours every
+    # evening (make test-clocks runs at such an hour): the page counts the rep's days
+    rep.timezone = "America/New_York"
+    rep.save(update_fields=["timezone"])
+    reps_today = timezone.localdate(timezone=rep.tzinfo)
+    handoff = accepted_handoff(rep=rep, delivery_owner=delivery_lead, closed_on=reps_today)
+    overdue = CheckInFactory(handoff=handoff, cadence_days=7, due_on=reps_today - datetime.timedelta(days=2))
+    upcoming = CheckInFactory(handoff=handoff, cadence_days=30, due_on=reps_today + datetime.timedelta(days=20))
     delivery_lead.working_hours_start, delivery_lead.working_hours_end = 0, 24
     delivery_lead.save(update_fields=["working_hours_start", "working_hours_end"])
     mail.outbox.clear()
@@ -55,7 +57,7 @@ def test_a_rep_logs_an_overdue_checkin_at_risk_and_the_delivery_owner_is_told(pa
     assert notification.kind == "checkin_issue"
     assert "SSO promised for go-live" in notification.body
     # (the email goes through the reminder outbox: deliver what is due, as the worker does)
-    reminders_deliver_due()
+    outbox_deliver_due()
     assert [email.to for email in mail.outbox] == [[delivery_lead.email]]
     assert "SSO promised for go-live" in mail.outbox[0].body
     assert CheckIn.objects.get(pk=upcoming.pk).status == CheckInStatus.SCHEDULED

@@ -14,10 +14,10 @@ from django.core import mail
 from django.utils import timezone
 from icalendar import Calendar
 
+from followups.services.outbox import outbox_deliver_due
 from handoffs.choices import HandoffStatus, PromiseStatus, Stage
 from handoffs.models import Handoff, Meeting
 from handoffs.services.deals import deal_close
-from handoffs.tasks import send_due_handoff_emails
 from tests.factories import ContactFactory, DealContactFactory, DealFactory, PromiseFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,7 +81,7 @@ def test_a_won_deal_is_handed_off_through_a_three_way_meeting(page, login_as, li
     page.get_by_text("The meeting is scheduled").wait_for()
 
     # then: every attendee's invite parses as the same calendar event
-    assert send_due_handoff_emails() >= 3
+    assert outbox_deliver_due().emailed >= 3
     invites = [m for m in mail.outbox if any(t.startswith("text/calendar") for _, t in m.alternatives)]
     assert sorted(address for m in invites for address in m.to) == sorted(
         [rep.email, delivery_lead.email, "hana@northwind.test"]
@@ -109,7 +109,7 @@ def test_a_won_deal_is_handed_off_through_a_three_way_meeting(page, login_as, li
 
         # and the customer's summary names the new owner and links their status page
         mail.outbox.clear()
-        send_due_handoff_emails()
+        outbox_deliver_due()
         summary = next(m for m in mail.outbox if m.to == ["hana@northwind.test"])
         assert str(delivery_lead) in summary.subject
         link = next(word for word in summary.body.split() if "/status/" in word)

@@ -7,7 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from followups.models import NotificationPreference
-from followups.services.reminders import reminders_deliver_due, reminders_scan
+from followups.services.outbox import outbox_deliver_due
+from followups.services.reminders import reminders_scan
 from tests.factories import CheckInFactory, HandoffStepFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_rep_sees_the_reminder_in_the_bell_reads_it_and_turns_that_email_off(page, login_as, rep, monkeypatch):
     # given: an overdue step and an overdue check-in, reminded by the worker
-    monkeypatch.setattr("followups.services.reminders.reminders_wake_sender", lambda: True)
+    monkeypatch.setattr("followups.services.outbox.outbox_wake_sender", lambda **kwargs: True)
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     step = HandoffStepFactory(
         handoff__deal__owner=rep, assignee=rep, title="Countersign the contract", due_on=yesterday
@@ -24,7 +25,7 @@ def test_a_rep_sees_the_reminder_in_the_bell_reads_it_and_turns_that_email_off(p
     rep.working_hours_start, rep.working_hours_end = 0, 24
     rep.save(update_fields=["working_hours_start", "working_hours_end"])
     reminders_scan()
-    reminders_deliver_due()
+    outbox_deliver_due()
     assert len(mail.outbox) == 2
     # when: the rep logs in
     login_as(rep)

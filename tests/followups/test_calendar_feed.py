@@ -10,6 +10,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from followups.services.checkins import checkin_log, checkin_reschedule, user_rotate_feed_token
+from handoffs.calendar import meeting_event_uid
 from handoffs.choices import MeetingStatus
 from tests.factories import CheckInFactory, MeetingAttendeeFactory, MeetingFactory
 from tests.followups.test_checkin_services import accepted_handoff, log_values
@@ -86,14 +87,16 @@ def test_the_feed_has_the_hand_off_meetings_the_user_attends(client, rep, delive
     _, calendar = fetch_feed(client, delivery_lead)
     # then
     events = events_of(calendar)
-    assert set(events) == {str(meeting.uid), str(cancelled.uid)}
-    assert str(not_invited.uid) not in events
-    event = events[str(meeting.uid)]
+    # the same UID as the meeting's e-mail invites: one event in the user's calendar, not two
+    assert set(events) == {meeting_event_uid(meeting), meeting_event_uid(cancelled)}
+    assert meeting_event_uid(meeting) == f"{meeting.uid}@baton"
+    assert meeting_event_uid(not_invited) not in events
+    event = events[meeting_event_uid(meeting)]
     assert event.decoded("DTSTART") == meeting.starts_at
     assert event.decoded("DTEND") == meeting.starts_at + datetime.timedelta(minutes=45)
     assert event["SEQUENCE"] == 2
     assert str(event["LOCATION"]) == meeting.location
-    assert str(events[str(cancelled.uid)]["STATUS"]) == "CANCELLED"
+    assert str(events[meeting_event_uid(cancelled)]["STATUS"]) == "CANCELLED"
 
 
 def test_a_wrong_token_is_not_found(client, rep):

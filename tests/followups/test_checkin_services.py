@@ -24,7 +24,7 @@ from followups.services.checkins import (
     checkins_schedule_missing,
     user_rotate_feed_token,
 )
-from followups.services.reminders import reminders_deliver_due
+from followups.services.outbox import outbox_deliver_due
 from handoffs.choices import HandoffStatus, LeadSource, Stage
 from handoffs.models import Deal, Handoff
 from handoffs.services.handoffs import handoff_accept
@@ -245,7 +245,7 @@ def test_issues_raised_notify_the_delivery_owner_in_app_and_by_email(
     assert "Invoices are wrong" in notification.body
     assert mail.outbox == []
     # and the worker delivers it
-    reminders_deliver_due()
+    outbox_deliver_due()
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == [delivery_lead.email]
@@ -264,7 +264,7 @@ def test_no_issue_email_for_a_delivery_owner_who_switched_them_off(rep, delivery
     NotificationPreference.objects.create(user=delivery_lead, kind="checkin_issue", email=False)
     # when
     checkin_log(actor=rep, checkin=checkin, **log_values(issues_raised="Invoices are wrong."))
-    reminders_deliver_due()
+    outbox_deliver_due()
     # then
     assert Notification.objects.filter(user=delivery_lead).count() == 1
     assert mail.outbox == []

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.choices import NotificationKind, ReminderKind, ReminderStatus
-from followups.models import Heartbeat, Notification, NotificationPreference, Reminder
+from followups.choices import MessageStatus, NotificationKind, ReminderKind
+from followups.models import Heartbeat, Notification, NotificationPreference, OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,13 @@ def make_notifications(user, count: int, *, read: bool = False) -> list[Notifica
     )
 
 
-def make_reminders(user, count: int, *, status=ReminderStatus.FAILED, first_item: int = 1000) -> list[Reminder]:
-    return Reminder.objects.bulk_create(
+def make_reminders(user, count: int, *, status=MessageStatus.FAILED, first_item: int = 1000) -> list[OutboxMessage]:
+    return OutboxMessage.objects.bulk_create(
         [
-            Reminder(
+            OutboxMessage(
+                purpose="reminder",
+                recipient_key=f"user:{user.pk}",
+                first_due_at=timezone.now(),
                 kind=ReminderKind.CHECKIN_OVERDUE,
                 item_id=first_item + n,
                 recipient=user,
@@ -136,8 +139,8 @@ def test_it_switches_email_off_for_one_kind_from_the_profile(client_for, rep):
 
 def test_it_keeps_the_reminder_admin_view_for_admins(client_for, rep, manager):
     # when / then
-    assert client_for(rep).get(reverse("followups:reminder_admin")).status_code == 403
-    assert client_for(manager).get(reverse("followups:reminder_admin")).status_code == 403
+    assert client_for(rep).get(reverse("followups:outbox_admin")).status_code == 403
+    assert client_for(manager).get(reverse("followups:outbox_admin")).status_code == 403
 
 
 @pytest.mark.parametrize("rows", [3, 30])
@@ -146,11 +149,11 @@ def test_it_shows_failed_reminders_with_error_attempts_and_retry(
 ):
     # given
     make_reminders(rep, rows)
-    make_reminders(rep, 2, status=ReminderStatus.SENT, first_item=5000)
+    make_reminders(rep, 2, status=MessageStatus.SENT, first_item=5000)
     client = client_for(admin_user)
     # when
     with django_assert_max_num_queries(8):
-        response = client.get(reverse("followups:reminder_admin") + "?status=failed")
+        response = client.get(reverse("followups:outbox_admin") + "?status=failed")
     # then
     html = response.content.decode()
     assert response.status_code == 200
@@ -163,26 +166,85 @@ def test_it_puts_a_failed_reminder_back_in_the_outbox_when_an_admin_retries(clie
     # given
     [reminder] = make_reminders(rep, 1)
     # when
-    response = client_for(admin_user).post(reverse("followups:reminder_retry", args=[reminder.pk]), follow=True)
+    response = client_for(admin_user).post(reverse("followups:outbox_retry", args=[reminder.pk]), follow=True)
     # then
     reminder.refresh_from_db()
-    assert reminder.status == ReminderStatus.PENDING and reminder.attempts == 0
+    assert reminder.status == MessageStatus.PENDING and reminder.attempts == 0
     assert "back in the outbox" in response.content.decode()
 
 
-def test_it_reports_the_oldest_unsent_due_reminder_and_the_last_scan_in_health(client, rep):
-    # given
+def _outbox_row(rep, *, item_id: int, first_due_at, send_after=None, attempts=0) -> OutboxMessage:
+    return OutboxMessage.objects.create(
+        purpose="reminder",
+        kind=ReminderKind.STEP_OVERDUE,
+        item_id=item_id,
+        version=1,
+        recipient=rep,
+        recipient_key=f"user:{rep.pk}",
+        first_due_at=first_due_at,
+        send_after=send_after or first_due_at,
+        attempts=attempts,
+    )
+
+
+def test_it_reports_the_backlog_and_the_oldest_unsent_message_since_it_first_became_due(client_for, admin_user, rep):
+    # given: one message due five minutes ago, one retrying since an hour (its backoff moved
+    # send_after into the future), one waiting for working hours
     now = timezone.now()
     Heartbeat.objects.create(name="reminder_scan", last_seen_at=now - datetime.timedelta(seconds=30))
-    Reminder.objects.create(
-        kind=ReminderKind.STEP_OVERDUE, item_id=1, recipient=rep, send_after=now - datetime.timedelta(minutes=5)
+    _outbox_row(rep, item_id=1, first_due_at=now - datetime.timedelta(minutes=5))
+    _outbox_row(
+        rep,
+        item_id=2,
+        first_due_at=now - datetime.timedelta(hours=1),
+        send_after=now + datetime.timedelta(minutes=8),
+        attempts=3,
     )
-    Reminder.objects.create(
-        kind=ReminderKind.STEP_OVERDUE, item_id=2, recipient=rep, send_after=now + datetime.timedelta(hours=5)
-    )
+    _outbox_row(rep, item_id=3, first_due_at=now + datetime.timedelta(hours=5))
     # when
-    body = client.get(reverse("health")).json()
+    body = client_for(admin_user).get(reverse("health")).json()
     # then
-    assert 295 <= body["oldest_unsent_reminder_age_seconds"] <= 310
+    assert body["status"] == "ok"
+    assert body["outbox_due_unsent"] == 2
+    assert body["outbox_retrying"] == 1
+    assert body["outbox_failed"] == 0
+    assert 3595 <= body["oldest_unsent_message_age_seconds"] <= 3610
     assert 25 <= body["last_reminder_scan_age_seconds"] <= 40
-    assert body["failed_reminders"] == 0
+
+
+def test_it_tells_the_public_only_whether_baton_is_up(client, rep):
+    # given
+    _outbox_row(rep, item_id=1, first_due_at=timezone.now())
+    # when
+    response = client.get(reverse("health"))
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_it_gives_the_figures_to_monitoring_with_the_token(client, settings):
+    # given
+    settings.BATON_HEALTH_TOKEN = "monitoring-secret"
+    # when
+    with_token = client.get(reverse("health"), headers={"Authorization": "Bearer monitoring-secret"}).json()
+    wrong_token = client.get(reverse("health"), headers={"Authorization": "Bearer guess"}).json()
+    # then
+    assert "outbox_due_unsent" in with_token
+    assert "outbox_due_unsent" not in wrong_token
+
+
+def test_it_answers_json_503_when_the_database_is_down(client, monkeypatch):
+    # given: every query fails as it does while PostgreSQL restarts
+    from django.db import OperationalError
+    from django.db.backends.utils import CursorWrapper
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)
+    # when
+    response = client.get(reverse("health"))
+    # then
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["status"] == "error"

@@ -25,10 +25,11 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.choices import ReminderStatus
-from followups.models import Reminder
+from followups.choices import MessageStatus
+from followups.models import OutboxMessage
 from followups.services.notifications import notification_create
-from followups.services.reminders import reminders_deliver_due, reminders_scan
+from followups.services.outbox import outbox_deliver_due
+from followups.services.reminders import reminders_scan
 from tests.factories import HandoffStepFactory
 
 pytestmark = pytest.mark.integration
@@ -186,7 +187,7 @@ class WorkerProcess:
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp_port),
             "EMAIL_TIMEOUT": "30",
-            "BATON_REMINDER_LEASE_SECONDS": str(lease_seconds),
+            "BATON_OUTBOX_LEASE_SECONDS": str(lease_seconds),
             "LOG_LEVEL": "WARNING",
         }
         self.process: subprocess.Popen | None = None
@@ -246,7 +247,7 @@ def overdue_steps(owner, count: int) -> list:
 
 
 def statuses() -> list[str]:
-    return list(Reminder.objects.order_by("id").values_list("status", flat=True))
+    return list(OutboxMessage.objects.order_by("id").values_list("status", flat=True))
 
 
 # ------------------------------------------------------------------ the tests
@@ -277,7 +278,7 @@ def test_it_creates_no_duplicates_when_two_scans_run_at_once(transactional_db, r
     # then
     assert errors == []
     assert sorted(results) in ([0, 40], [40, 0]) or sum(results) == 40
-    assert Reminder.objects.count() == 40
+    assert OutboxMessage.objects.count() == 40
     assert reminders_scan().total == 0
 
 
@@ -291,17 +292,17 @@ def test_it_sends_after_the_lease_expires_when_the_worker_is_killed_while_sendin
     first_worker = workers(broker_url=own_redis.url, smtp_port=smtp_server.port, lease_seconds=5)
     reminders_scan()
     wait_for(smtp_server.receiving.is_set, timeout=60, what="the worker to start sending")
-    assert statuses() == [ReminderStatus.SENDING] * 3
+    assert statuses() == [MessageStatus.SENDING] * 3
     # when: SIGKILL, then the lease runs out and the next scan wakes a fresh worker
     first_worker.kill()
     time.sleep(6)
     workers(broker_url=own_redis.url, smtp_port=smtp_server.port, lease_seconds=5)
     reminders_scan()
-    wait_for(lambda: statuses() == [ReminderStatus.SENT] * 3, timeout=60, what="every reminder to be sent")
+    wait_for(lambda: statuses() == [MessageStatus.SENT] * 3, timeout=60, what="every reminder to be sent")
     # then: each went out exactly once (the killed send was never accepted), none lost
-    expected = {f"<reminder-{pk}.1@baton>" for pk in Reminder.objects.values_list("pk", flat=True)}
+    expected = {message.deterministic_message_id for message in OutboxMessage.objects.all()}
     assert sorted(smtp_server.accepted) == sorted(expected)
-    assert set(Reminder.objects.values_list("attempts", flat=True)) == {2}
+    assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {2}
 
 
 def test_it_sends_every_due_reminder_after_redis_restarts_empty_and_pages_work_meanwhile(
@@ -320,16 +321,14 @@ def test_it_sends_every_due_reminder_after_redis_restarts_empty_and_pages_work_m
     assert client.post(reverse("followups:notification_preferences"), {"email": ["step_overdue"]}).status_code == 302
     notification_create(user=rep, kind="handoff", title="Acme's hand-off was accepted")
     assert time.monotonic() - started < 10
-    assert Reminder.objects.count() == 4
+    assert OutboxMessage.objects.count() == 4
     # …then Redis comes back empty, a worker runs, and the next scan (beat) wakes it
     own_redis.start()
     workers(broker_url=own_redis.url, smtp_port=smtp_server.port, lease_seconds=30)
     reminders_scan()
-    wait_for(lambda: statuses() == [ReminderStatus.SENT] * 4, timeout=60, what="every reminder to be sent")
+    wait_for(lambda: statuses() == [MessageStatus.SENT] * 4, timeout=60, what="every reminder to be sent")
     # then: three reminder e-mails, the handoff notification was switched off by the save above
-    step_ids = {
-        f"<reminder-{pk}.1@baton>" for pk in Reminder.objects.filter(kind="step_overdue").values_list("pk", flat=True)
-    }
+    step_ids = {message.deterministic_message_id for message in OutboxMessage.objects.filter(kind="step_overdue")}
     assert sorted(smtp_server.accepted) == sorted(step_ids)
 
 
@@ -337,33 +336,33 @@ def test_it_retries_a_4xx_with_backoff_then_fails_and_shows_it_to_the_admin(
     transactional_db, rep, admin_user, client_for, smtp_server, settings
 ):
     # given
-    settings.BATON_REMINDER_MAX_ATTEMPTS = 3
+    settings.BATON_OUTBOX_MAX_ATTEMPTS = 3
     smtp_server.reply = "451 4.3.0 Try again later"
     overdue_steps(rep, 1)
     start = timezone.now()
     with time_machine.travel(start, tick=True) as traveller:
         reminders_scan()
         # when: the first attempt, then the retries once each backoff has passed
-        reminders_deliver_due()
-        first = Reminder.objects.get()
-        assert first.status == ReminderStatus.PENDING and first.attempts == 1
+        outbox_deliver_due()
+        first = OutboxMessage.objects.get()
+        assert first.status == MessageStatus.PENDING and first.attempts == 1
         assert first.send_after >= start + datetime.timedelta(seconds=59)
         assert "451" in first.last_error
         # not before the backoff is over
-        assert reminders_deliver_due().batches == 0
+        assert outbox_deliver_due().batches == 0
         traveller.shift(61)
-        reminders_deliver_due()
-        second = Reminder.objects.get()
+        outbox_deliver_due()
+        second = OutboxMessage.objects.get()
         assert second.attempts == 2
         # the delay doubles
         assert second.send_after - timezone.now() > datetime.timedelta(seconds=110)
         traveller.shift(121)
-        reminders_deliver_due()
+        outbox_deliver_due()
     # then
-    failed = Reminder.objects.get()
-    assert failed.status == ReminderStatus.FAILED and failed.attempts == 3
+    failed = OutboxMessage.objects.get()
+    assert failed.status == MessageStatus.FAILED and failed.attempts == 3
     assert smtp_server.accepted == []
-    html = client_for(admin_user).get(reverse("followups:reminder_admin") + "?status=failed").content.decode()
+    html = client_for(admin_user).get(reverse("followups:outbox_admin") + "?status=failed").content.decode()
     assert "Try again later" in html and ">Retry</button>" in html
 
 
@@ -375,17 +374,17 @@ def test_it_retries_when_the_mail_server_times_out(transactional_db, rep, smtp_s
     overdue_steps(rep, 1)
     reminders_scan()
     # when
-    result = reminders_deliver_due()
+    result = outbox_deliver_due()
     # then
-    reminder = Reminder.objects.get()
+    reminder = OutboxMessage.objects.get()
     assert result.retried == 1
-    assert reminder.status == ReminderStatus.PENDING and reminder.attempts == 1
+    assert reminder.status == MessageStatus.PENDING and reminder.attempts == 1
     assert "timed out" in reminder.last_error.lower()
     # and once the backoff passed, it is sent
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2), tick=True):
-        reminders_deliver_due()
+        outbox_deliver_due()
     reminder.refresh_from_db()
-    assert reminder.status == ReminderStatus.SENT
+    assert reminder.status == MessageStatus.SENT
     assert smtp_server.accepted == [reminder.message_id]
 
 
@@ -398,17 +397,17 @@ def test_it_fails_only_the_refused_message_and_sends_the_rest_over_the_same_conn
     smtp_server.refused_recipients = {other_rep.email}
     reminders_scan()
     # when
-    result = reminders_deliver_due()
+    result = outbox_deliver_due()
     # then: the refused reminders failed at once (5xx), the others went out, on one connection
     by_recipient = {
         recipient_id: set(statuses)
         for recipient_id, statuses in (
-            (user.pk, Reminder.objects.filter(recipient=user).values_list("status", flat=True))
+            (user.pk, OutboxMessage.objects.filter(recipient=user).values_list("status", flat=True))
             for user in (rep, other_rep)
         )
     }
-    assert by_recipient == {rep.pk: {ReminderStatus.SENT}, other_rep.pk: {ReminderStatus.FAILED}}
-    assert "No such mailbox" in Reminder.objects.filter(recipient=other_rep).first().last_error
+    assert by_recipient == {rep.pk: {MessageStatus.SENT}, other_rep.pk: {MessageStatus.FAILED}}
+    assert "No such mailbox" in OutboxMessage.objects.filter(recipient=other_rep).first().last_error
     assert (result.sent, result.failed) == (2, 2)
     assert len(smtp_server.accepted) == 2
     assert len(smtp_server.sessions) == 1
@@ -423,7 +422,7 @@ def test_it_does_not_send_a_reminder_for_a_step_completed_while_it_waited_for_th
     with connection.cursor() as cursor:
         cursor.execute("UPDATE handoffs_handoffstep SET status = 'done', done_at = now() WHERE id = %s", [step.pk])
     # when
-    reminders_deliver_due()
+    outbox_deliver_due()
     # then
-    assert statuses() == [ReminderStatus.CANCELLED]
+    assert statuses() == [MessageStatus.CANCELLED]
     assert smtp_server.accepted == []

@@ -10,18 +10,11 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import OrganisationSettings
-from followups.choices import NotificationKind, ReminderKind, ReminderStatus
-from followups.models import Notification, NotificationPreference, Reminder
+from followups.choices import MessageStatus, NotificationKind, ReminderKind
+from followups.models import Notification, NotificationPreference, OutboxMessage
 from followups.services.notifications import notification_create
-from followups.services.reminders import (
-    next_working_time,
-    reminder_retry,
-    reminders_cancel_for_item,
-    reminders_claim,
-    reminders_deliver_claimed,
-    reminders_deliver_due,
-    reminders_scan,
-)
+from followups.services.outbox import outbox_claim, outbox_deliver_claimed, outbox_deliver_due, outbox_retry
+from followups.services.reminders import next_working_time, reminders_cancel_for_item, reminders_scan
 from handoffs.choices import StepStatus
 from handoffs.models import HandoffStep
 from handoffs.signals import overdue_item_resolved
@@ -56,7 +49,7 @@ def test_it_inserts_one_reminder_per_overdue_item_and_nothing_on_a_second_scan(r
     assert first.inserted[ReminderKind.STEP_OVERDUE] == 1
     assert first.inserted[ReminderKind.CHECKIN_OVERDUE] == 1
     assert second.total == 0
-    assert set(Reminder.objects.values_list("kind", "item_id", "level", "recipient_id")) == {
+    assert set(OutboxMessage.objects.values_list("kind", "item_id", "version", "recipient_id")) == {
         (ReminderKind.STEP_OVERDUE, step.pk, 1, rep.pk),
         (ReminderKind.CHECKIN_OVERDUE, checkin.pk, 1, rep.pk),
     }
@@ -67,12 +60,13 @@ def test_it_sends_the_reminder_by_email_with_a_deterministic_message_id_and_ring
     step = overdue_step(rep)
     reminders_scan()
     # when
-    result = reminders_deliver_due()
+    result = outbox_deliver_due()
     # then
-    reminder = Reminder.objects.get()
+    reminder = OutboxMessage.objects.get()
     assert result.sent == 1
-    assert reminder.status == ReminderStatus.SENT and reminder.sent_at == NOON_ISH
-    assert reminder.message_id == f"<reminder-{reminder.pk}.1@baton>"
+    assert reminder.status == MessageStatus.SENT and reminder.sent_at == NOON_ISH
+    # derived from the purpose, the item, its version (the level) and the recipient
+    assert reminder.message_id == f"<reminder.step_overdue.{step.pk}.v1.user-{rep.pk}@baton>"
     [email] = mail.outbox
     assert email.to == [rep.email]
     assert email.extra_headers["Message-ID"] == reminder.message_id
@@ -80,7 +74,7 @@ def test_it_sends_the_reminder_by_email_with_a_deterministic_message_id_and_ring
     assert email.alternatives[0].mimetype == "text/html"
     assert Notification.objects.filter(user=rep, kind=ReminderKind.STEP_OVERDUE, read_at__isnull=True).count() == 1
     # and a second delivery run sends nothing more
-    assert reminders_deliver_due().sent == 0
+    assert outbox_deliver_due().sent == 0
     assert len(mail.outbox) == 1
 
 
@@ -96,14 +90,14 @@ def test_it_waits_for_the_recipients_working_hours_in_their_time_zone(rep, other
         overdue_step(other_rep)
         # when
         reminders_scan()
-        delivered_now = reminders_deliver_due().sent
+        delivered_now = outbox_deliver_due().sent
     # then: Tokyo gets it at 09:00 next morning, New York at 09:00 the same day
-    send_after = dict(Reminder.objects.values_list("recipient_id", "send_after"))
+    send_after = dict(OutboxMessage.objects.values_list("recipient_id", "send_after"))
     assert send_after[rep.pk] == datetime.datetime(2025, 1, 16, 0, 0, tzinfo=datetime.UTC)
     assert send_after[other_rep.pk] == datetime.datetime(2025, 1, 15, 14, 0, tzinfo=datetime.UTC)
     assert delivered_now == 0
     with time_machine.travel(datetime.datetime(2025, 1, 15, 14, 0, tzinfo=datetime.UTC), tick=False):
-        assert reminders_deliver_due().sent == 1
+        assert outbox_deliver_due().sent == 1
     assert [email.to for email in mail.outbox] == [[other_rep.email]]
 
 
@@ -160,10 +154,10 @@ def test_it_holds_reminders_over_the_days_the_organisation_does_not_work(
         overdue_step(other_rep)
         # when
         reminders_scan()
-        delivered_now = reminders_deliver_due().sent
+        delivered_now = outbox_deliver_due().sent
     # then
     assert delivered_now == 0
-    assert dict(Reminder.objects.values_list("recipient_id", "send_after")) == {
+    assert dict(OutboxMessage.objects.values_list("recipient_id", "send_after")) == {
         rep.pk: expected,
         other_rep.pk: expected,
     }
@@ -178,18 +172,18 @@ def test_it_sends_an_urgent_admin_escalation_outside_working_hours(rep, manager,
     with time_machine.travel(start, tick=False) as traveller:
         step = overdue_step(rep)
         reminders_scan()
-        reminders_deliver_due()
+        outbox_deliver_due()
         traveller.move_to(start + datetime.timedelta(hours=24))
         reminders_scan()
-        reminders_deliver_due()
+        outbox_deliver_due()
         # when: 12 hours later it is 22:00 UTC, outside the admin's working hours
         traveller.move_to(start + datetime.timedelta(hours=36))
         reminders_scan()
-        reminders_deliver_due()
+        outbox_deliver_due()
     # then
-    rows = {r.level: r for r in Reminder.objects.filter(item_id=step.pk)}
+    rows = {r.version: r for r in OutboxMessage.objects.filter(item_id=step.pk)}
     assert {level: r.recipient_id for level, r in rows.items()} == {1: rep.pk, 2: manager.pk, 3: admin_user.pk}
-    assert rows[3].urgent and rows[3].status == ReminderStatus.SENT
+    assert rows[3].urgent and rows[3].status == MessageStatus.SENT
     assert [email.to[0] for email in mail.outbox] == [rep.email, manager.email, admin_user.email]
     assert mail.outbox[1].subject.startswith("[Escalation]")
 
@@ -201,7 +195,7 @@ def test_it_escalates_to_the_manager_only_if_still_overdue_after_the_delay(rep, 
         still_late = overdue_step(rep)
         resolved = overdue_step(rep)
         reminders_scan()
-        reminders_deliver_due()
+        outbox_deliver_due()
         HandoffStep.objects.filter(pk=resolved.pk).update(status=StepStatus.DONE)
         traveller.move_to(start + datetime.timedelta(hours=23))
         too_early = reminders_scan().escalated
@@ -211,7 +205,7 @@ def test_it_escalates_to_the_manager_only_if_still_overdue_after_the_delay(rep, 
         again = reminders_scan().escalated
     # then
     assert (too_early, escalated, again) == (0, 1, 0)
-    assert list(Reminder.objects.filter(level=2).values_list("item_id", "recipient_id")) == [
+    assert list(OutboxMessage.objects.filter(version=2).values_list("item_id", "recipient_id")) == [
         (still_late.pk, manager.pk)
     ]
 
@@ -222,10 +216,10 @@ def test_it_cancels_a_reminder_whose_item_was_completed_just_before_sending(rep,
     reminders_scan()
     HandoffStep.objects.filter(pk=step.pk).update(status=StepStatus.DONE, done_at=timezone.now())
     # when
-    result = reminders_deliver_due()
+    result = outbox_deliver_due()
     # then
     assert result.cancelled == 1 and result.sent == 0
-    assert Reminder.objects.get().status == ReminderStatus.CANCELLED
+    assert OutboxMessage.objects.get().status == MessageStatus.CANCELLED
     assert mail.outbox == []
     assert not Notification.objects.exists()
 
@@ -240,8 +234,8 @@ def test_it_cancels_pending_reminders_when_the_item_is_resolved(rep, at_noon):
     overdue_item_resolved.send(sender=HandoffStep, item_kind="step_overdue", item_id=step.pk)
     cancelled_bogus = reminders_cancel_for_item(item_kind=ReminderKind.STEP_OVERDUE, item_id=other.pk)
     # then
-    assert Reminder.objects.get(item_id=step.pk).status == ReminderStatus.CANCELLED
-    assert Reminder.objects.get(item_id=other.pk).status == ReminderStatus.PENDING
+    assert OutboxMessage.objects.get(item_id=step.pk).status == MessageStatus.CANCELLED
+    assert OutboxMessage.objects.get(item_id=other.pk).status == MessageStatus.PENDING
     assert cancelled_bogus == 0
 
 
@@ -252,10 +246,10 @@ def test_it_rings_the_bell_but_sends_no_email_when_the_user_switched_that_kind_o
     CheckInFactory(handoff__deal__owner=rep, due_on=NOON_ISH.date() - datetime.timedelta(days=1))
     reminders_scan()
     # when
-    reminders_deliver_due()
+    outbox_deliver_due()
     # then: the check-in is e-mailed, the step only rings the bell
-    assert Reminder.objects.filter(status=ReminderStatus.SENT).count() == 2
-    assert len(mail.outbox) == 1 and "Check-in" in mail.outbox[0].subject
+    assert OutboxMessage.objects.filter(status=MessageStatus.SENT).count() == 2
+    assert len(mail.outbox) == 1 and "check-in" in mail.outbox[0].subject
     assert set(Notification.objects.filter(user=rep).values_list("kind", flat=True)) == {
         ReminderKind.STEP_OVERDUE,
         ReminderKind.CHECKIN_OVERDUE,
@@ -270,23 +264,23 @@ def test_it_sends_digest_users_one_email_a_day_with_all_their_reminders(rep):
         first = overdue_step(rep)
         second = overdue_step(rep, days_late=3)
         reminders_scan()
-        assert reminders_deliver_due().sent == 0
+        assert outbox_deliver_due().sent == 0
         # when
         traveller.move_to(datetime.datetime(2025, 6, 12, 9, 0, tzinfo=datetime.UTC))
-        reminders_deliver_due()
+        outbox_deliver_due()
     # then
     [email] = mail.outbox
     assert "2 items" in email.subject
     assert first.title in email.body and second.title in email.body
-    assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.SENT}
-    assert len(set(Reminder.objects.values_list("message_id", flat=True))) == 1
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert len(set(OutboxMessage.objects.values_list("message_id", flat=True))) == 1
     assert Notification.objects.filter(user=rep).count() == 2
 
 
 def test_it_sends_a_digest_user_one_email_when_their_reminders_fill_several_batches(rep, other_rep, settings):
     # given: a digest user with five reminders due tomorrow morning, batches of two, and
     # someone else's reminders due as well
-    settings.BATON_REMINDER_BATCH_SIZE = 2
+    settings.BATON_OUTBOX_BATCH_SIZE = 2
     rep.wants_daily_digest = True
     rep.save(update_fields=["wants_daily_digest"])
     with time_machine.travel(NOON_ISH, tick=False) as traveller:
@@ -296,34 +290,34 @@ def test_it_sends_a_digest_user_one_email_when_their_reminders_fill_several_batc
         reminders_scan()
         traveller.move_to(datetime.datetime(2025, 6, 12, 9, 0, tzinfo=datetime.UTC))
         # when: two workers claim at the same moment, then each delivers what it holds
-        first_ids, first_lease = reminders_claim()
-        second_ids, second_lease = reminders_claim()
-        reminders_deliver_claimed(ids=first_ids, lease=first_lease)
-        reminders_deliver_claimed(ids=second_ids, lease=second_lease)
-        reminders_deliver_due()
+        first = outbox_claim()
+        second = outbox_claim()
+        outbox_deliver_claimed(claim=first)
+        outbox_deliver_claimed(claim=second)
+        outbox_deliver_due()
     # then: one digest with all five, and the other user's two reminders
     [digest] = [email for email in mail.outbox if email.to == [rep.email]]
     assert "5 items" in digest.subject
     assert all(step.title in digest.body for step in steps)
     assert len([email for email in mail.outbox if email.to == [other_rep.email]]) == 2
-    assert set(Reminder.objects.values_list("status", flat=True)) == {ReminderStatus.SENT}
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
 
 
 def test_it_claims_a_row_again_only_after_its_lease_expired(rep, at_noon, settings):
     # given: a worker claimed the reminder and died
-    settings.BATON_REMINDER_LEASE_SECONDS = 120
+    settings.BATON_OUTBOX_LEASE_SECONDS = 120
     overdue_step(rep)
     reminders_scan()
-    claimed, _ = reminders_claim()
+    claimed = outbox_claim().ids
     # when
-    while_leased, _ = reminders_claim()
+    while_leased = outbox_claim().ids
     at_noon.shift(121)
-    after_expiry, _ = reminders_claim()
+    after_expiry = outbox_claim().ids
     # then
     assert len(claimed) == 1
     assert while_leased == []
     assert after_expiry == claimed
-    assert Reminder.objects.get().attempts == 2
+    assert OutboxMessage.objects.get().attempts == 2
 
 
 def test_it_emails_a_notification_through_the_outbox_unless_that_kind_is_off(rep, other_rep, at_noon):
@@ -332,12 +326,12 @@ def test_it_emails_a_notification_through_the_outbox_unless_that_kind_is_off(rep
     # when
     notification_create(user=rep, kind="checkin_issue", title="Acme raised an issue", body="Invoices are wrong.")
     notification_create(user=other_rep, kind="checkin_issue", title="Beta raised an issue")
-    reminders_deliver_due()
+    outbox_deliver_due()
     # then
     [email] = mail.outbox
     assert email.to == [rep.email] and email.subject == "Acme raised an issue"
     assert "Invoices are wrong." in email.body
-    assert Reminder.objects.filter(kind=ReminderKind.NOTIFICATION, status=ReminderStatus.SENT).count() == 2
+    assert OutboxMessage.objects.filter(kind=ReminderKind.NOTIFICATION, status=MessageStatus.SENT).count() == 2
     # the bell has exactly the two notifications, no copy made by the worker
     assert Notification.objects.count() == 2
 
@@ -346,15 +340,15 @@ def test_it_lets_only_an_admin_retry_a_failed_reminder(rep, admin_user, at_noon)
     # given
     overdue_step(rep)
     reminders_scan()
-    Reminder.objects.update(status=ReminderStatus.FAILED, attempts=6, last_error="SMTPDataError: 451")
-    reminder = Reminder.objects.get()
+    OutboxMessage.objects.update(status=MessageStatus.FAILED, attempts=6, last_error="SMTPDataError: 451")
+    reminder = OutboxMessage.objects.get()
     # when / then
     with pytest.raises(PermissionDenied):
-        reminder_retry(reminder_id=reminder.pk, actor=rep)
-    reminder_retry(reminder_id=reminder.pk, actor=admin_user)
-    reminders_deliver_due()
+        outbox_retry(message_id=reminder.pk, actor=rep)
+    outbox_retry(message_id=reminder.pk, actor=admin_user)
+    outbox_deliver_due()
     reminder.refresh_from_db()
-    assert reminder.status == ReminderStatus.SENT
+    assert reminder.status == MessageStatus.SENT
     assert len(mail.outbox) == 1
 
 
@@ -374,3 +368,24 @@ def test_every_item_kind_the_handoffs_app_sends_names_a_reminder_kind():
     from handoffs.signals import ITEM_KINDS
 
     assert set(ITEM_KINDS) <= set(ReminderKind.values) - {ReminderKind.NOTIFICATION}
+
+
+def test_two_reminders_for_two_items_never_read_the_same(rep, at_noon):
+    # given: one account, two hand-offs, a check-in of each due the same day
+    first = CheckInFactory(rep=rep, due_on=timezone.localdate() - datetime.timedelta(days=3))
+    second = CheckInFactory(
+        rep=rep,
+        account=first.account,
+        handoff__deal__account=first.account,
+        due_on=first.due_on,
+    )
+    rep.working_hours_start, rep.working_hours_end = 0, 24
+    rep.save(update_fields=["working_hours_start", "working_hours_end"])
+    # when
+    reminders_scan()
+    outbox_deliver_due()
+    # then
+    assert len(mail.outbox) == 2 and first.handoff_id != second.handoff_id
+    one, other = mail.outbox
+    assert one.subject != other.subject
+    assert one.body != other.body

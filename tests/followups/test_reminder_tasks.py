@@ -5,15 +5,16 @@ import datetime
 import logging
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from followups.choices import ReminderStatus
-from followups.models import Heartbeat, Notification, Reminder
+from followups.choices import MessageStatus
+from followups.models import Heartbeat, Notification, OutboxMessage
 from followups.services.notifications import notification_create
-from followups.tasks import deliver_reminders, scan_overdue_items
+from followups.tasks import deliver_outbox, scan_overdue_items
 from tests.factories import HandoffStepFactory
 
 
@@ -21,7 +22,7 @@ from tests.factories import HandoffStepFactory
 def wakes(monkeypatch):
     """The wake-up messages the code tried to send (not sent: no worker in these tests)."""
     calls = []
-    monkeypatch.setattr(deliver_reminders, "apply_async", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(deliver_outbox, "apply_async", lambda *args, **kwargs: calls.append(kwargs))
     return calls
 
 
@@ -50,8 +51,8 @@ def test_it_wakes_the_sender_once_the_scan_committed(rep, wakes, django_capture_
 @pytest.mark.django_db
 def test_it_wakes_one_sender_per_due_batch_up_to_the_limit(rep, settings, wakes, django_capture_on_commit_callbacks):
     # given: batches of two, at most three senders
-    settings.BATON_REMINDER_BATCH_SIZE = 2
-    settings.BATON_REMINDER_SENDERS = 3
+    settings.BATON_OUTBOX_BATCH_SIZE = 2
+    settings.BATON_OUTBOX_SENDERS = 3
     for _ in range(3):
         overdue_step(rep)
     # when: three reminders are due, then eight
@@ -84,31 +85,31 @@ def test_it_keeps_the_reminders_and_logs_when_the_broker_is_down(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(deliver_reminders, "apply_async", broker_down)
+    monkeypatch.setattr(deliver_outbox, "apply_async", broker_down)
     overdue_step(rep)
     # when
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
         inserted = scan_overdue_items()
     # then
     assert inserted == 1
-    assert Reminder.objects.get().status == ReminderStatus.PENDING
-    assert "Could not wake the reminder sender" in caplog.text
+    assert OutboxMessage.objects.get().status == MessageStatus.PENDING
+    assert "Could not wake the outbox sender" in caplog.text
 
 
 @pytest.mark.django_db
 def test_it_delivers_every_due_reminder_in_one_task_run(rep, other_rep, settings, wakes):
     # given: small batches, so the run claims several
-    settings.BATON_REMINDER_BATCH_SIZE = 2
+    settings.BATON_OUTBOX_BATCH_SIZE = 2
     for _ in range(3):
         overdue_step(rep)
     overdue_step(other_rep)
     scan_overdue_items()
     # when
-    delivered = deliver_reminders()
+    delivered = deliver_outbox()
     # then
     assert delivered == 4
     assert len(mail.outbox) == 4
-    assert not Reminder.objects.exclude(status=ReminderStatus.SENT).exists()
+    assert not OutboxMessage.objects.exclude(status=MessageStatus.SENT).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -127,14 +128,31 @@ def test_it_enqueues_nothing_and_writes_nothing_when_the_transaction_rolls_back(
 
     # then
     assert wakes == []
-    assert not Reminder.objects.exists()
+    assert not OutboxMessage.objects.exists()
     assert not Notification.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_wakes_the_sender_after_a_committed_notification(rep, wakes):
+    # given: the rep can be e-mailed at any hour
+    rep.working_hours_start, rep.working_hours_end = 0, 24
+    rep.save(update_fields=["working_hours_start", "working_hours_end"])
     # when
     notification_create(user=rep, kind="checkin_issue", title="Acme raised an issue")
     # then
     assert len(wakes) == 1
-    assert Reminder.objects.get().status == ReminderStatus.PENDING
+    assert OutboxMessage.objects.get().status == MessageStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_wakes_nobody_for_a_message_that_waits_for_the_recipients_working_hours(rep, wakes):
+    # given: 06:00 in the rep's zone, before their 9 o'clock
+    rep.timezone, rep.working_hours_start, rep.working_hours_end = "Europe/Paris", 9, 18
+    rep.save(update_fields=["timezone", "working_hours_start", "working_hours_end"])
+    with time_machine.travel(datetime.datetime(2026, 6, 10, 4, 0, tzinfo=datetime.UTC), tick=False):
+        # when
+        notification_create(user=rep, kind="checkin_issue", title="Acme raised an issue")
+    # then: the pump wakes a sender at 9 o'clock; nothing to do now
+    assert wakes == []
+    message = OutboxMessage.objects.get()
+    assert message.send_after == datetime.datetime(2026, 6, 10, 7, 0, tzinfo=datetime.UTC)

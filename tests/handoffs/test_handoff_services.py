@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.choices import EventVerb, Role
 from accounts.models import OwnershipChange, TimelineEvent
+from followups.models import OutboxMessage
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepOwnerRole, StepStatus
 from handoffs.models import Handoff, HandoffStep
 from handoffs.services.handoffs import (
@@ -94,7 +95,7 @@ def test_a_manager_proposes_a_delivery_lead(rep, manager, delivery_lead, django_
     assert handoff.proposed_by == manager
     assert handoff.proposed_at is not None
     assert EventVerb.OWNER_PROPOSED in _verbs(handoff)
-    assert len(callbacks) == 1  # the e-mail wake-up, only after commit
+    assert len(callbacks) == 2  # the e-mail wake-up and handoff_proposed (the bell), only after commit
 
 
 def test_a_rep_may_not_propose_unless_the_setting_allows_it(rep, manager, delivery_lead, settings):
@@ -337,7 +338,10 @@ def test_the_rep_schedules_the_three_way_meeting(rep, manager, delivery_lead, dj
     assert meeting.status == MeetingStatus.SCHEDULED and meeting.organizer == rep
     assert {a.user_id for a in meeting.attendees.all() if a.user_id} == {rep.pk, delivery_lead.pk}
     assert [a.contact for a in meeting.attendees.all() if a.contact_id] == [contact]
-    assert meeting.invites_sent_sequence is None  # the invites are due, sent by the worker
+    # the invites are in the outbox, one per attendee, written with the meeting
+    assert sorted(
+        OutboxMessage.objects.filter(purpose="invite", item_id=meeting.pk).values_list("recipient_key", flat=True)
+    ) == sorted([f"user:{rep.pk}", f"user:{delivery_lead.pk}", f"contact:{contact.pk}"])
     assert resolved.calls == []  # nothing before commit
     assert len(callbacks) == 2
 

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.demo import demo_logins, seed_people
 from accounts.models import User
-from followups.demo import seed_followups_demo
+from followups.demo import seed_followups_demo, settle_demo_outbox
 from followups.demo_report import seed_report_demo
 from handoffs.demo import seed_handoffs_demo
 from handoffs.demo_handoffs import seed_handoff_states
@@ -38,4 +38,4 @@ class Command(BaseCommand):
         # Each app's demo module adds its objects, in layer order: the pipeline, the
         # hand-offs in every status, the stories behind each dropped-baton type, and
         # last the check-ins of every accepted hand-off.
-        return [seed_handoffs_demo, seed_handoff_states, seed_report_demo, seed_followups_demo]
+        return [seed_handoffs_demo, seed_handoff_states, seed_report_demo, seed_followups_demo, settle_demo_outbox]

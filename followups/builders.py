@@ -1,0 +1,517 @@
+"""What each outbox row says, decided when it is sent: one builder per MessagePurpose.
+
+The sender (followups.services.outbox) hands a batch of claimed rows to `build`, which
+returns, for every row, exactly one of:
+
+- an Envelope: one e-mail (or none, when the bell is the whole delivery) for one or
+  more rows, with its Message-ID and what to record once it is marked sent;
+- a Skip: the row no longer applies (the step was done a second ago, the meeting moved
+  again, the contact left) and is cancelled with the reason;
+- a Broken: the row cannot be rendered (bad data); it fails alone, with the error,
+  and the rest of the batch goes on.
+
+Builders read in batches (one query per purpose, not per row) and never write; what a
+sent message leaves behind (the bell entry of a reminder, the timeline event of a
+customer summary) is the Envelope's on_sent, run in the transaction that marks it sent.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Case, DateTimeField, Prefetch, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.choices import EventVerb
+from accounts.links import absolute_url
+from accounts.models import OrganisationSettings, User
+from accounts.services import event_record
+from followups import emails, overdue
+from followups.choices import MessagePurpose, MessageStatus, ReminderLevel
+from followups.models import Notification, NotificationPreference, OutboxMessage
+from followups.selectors.report import weekly_digest_context
+from handoffs.choices import HandoffStatus, MeetingStatus
+from handoffs.models import Handoff, Meeting, MeetingAttendee
+from handoffs.selectors.handoffs import customer_status_token
+from handoffs.signals import MESSAGE_ABOUT_HANDOFF, MESSAGE_ABOUT_MEETING, handoff_event_version
+
+logger = logging.getLogger(__name__)
+
+# The purposes that are about an overdue item (kind is a ReminderKind, version the level).
+REMINDER_PURPOSES = (MessagePurpose.REMINDER, MessagePurpose.ESCALATION)
+# The purposes a daily-digest user gets in their digest rather than one by one.
+DIGESTIBLE_PURPOSES = (*REMINDER_PURPOSES, MessagePurpose.NOTIFICATION)
+# What `kind` says for the other purposes.
+KIND_MEETING = MESSAGE_ABOUT_MEETING
+KIND_HANDOFF = MESSAGE_ABOUT_HANDOFF
+KIND_NOTIFICATION = "notification"
+KIND_WEEK = "week"
+
+
+@dataclass
+class Envelope:
+    """One message to send for `rows` (several only for a digest)."""
+
+    rows: list[OutboxMessage]
+    message_id: str
+    email: EmailMultiAlternatives | None
+    on_sent: Callable[[], None] | None = None
+    # Extra columns written with the sent (or finally failed) mark.
+    mark_fields: dict = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return self.email.subject[:300] if self.email is not None else ""
+
+
+@dataclass
+class Skip:
+    rows: list[OutboxMessage]
+    reason: str
+
+
+@dataclass
+class Broken:
+    rows: list[OutboxMessage]
+    error: str
+
+
+Outcome = Envelope | Skip | Broken
+
+
+def wants_digest(row: OutboxMessage) -> bool:
+    return (
+        row.purpose in DIGESTIBLE_PURPOSES
+        and not row.urgent
+        and row.recipient is not None
+        and row.recipient.wants_daily_digest
+    )
+
+
+def build(rows: list[OutboxMessage]) -> list[Outcome]:
+    """An outcome for every row (see the module docstring)."""
+    outcomes: list[Outcome] = []
+    digests: dict[int, list[OutboxMessage]] = defaultdict(list)
+    by_purpose: dict[str, list[OutboxMessage]] = defaultdict(list)
+    for row in rows:
+        if wants_digest(row):
+            digests[row.recipient_id].append(row)
+        else:
+            by_purpose[row.purpose].append(row)
+    for group in digests.values():
+        outcomes.extend(_guarded(_build_digest, group))
+    for purpose, group in by_purpose.items():
+        builder = BUILDERS.get(purpose)
+        if builder is None:
+            outcomes.append(Broken(group, f"No builder for the purpose {purpose!r}."))
+            continue
+        outcomes.extend(_guarded(builder, group))
+    return outcomes
+
+
+def _guarded(builder: Callable[[list[OutboxMessage]], list[Outcome]], rows: list[OutboxMessage]) -> list[Outcome]:
+    """Build a group; if that raises, build each row alone, so that one row with bad data
+    fails alone instead of holding up the others."""
+    try:
+        return builder(rows)
+    except Exception:
+        if len(rows) == 1:
+            logger.exception("Outbox message %s could not be built.", rows[0].pk)
+            return [Broken(rows, _error_text())]
+    outcomes: list[Outcome] = []
+    for row in rows:
+        try:
+            outcomes.extend(builder([row]))
+        except Exception:
+            logger.exception("Outbox message %s could not be built.", row.pk)
+            outcomes.append(Broken([row], _error_text()))
+    return outcomes
+
+
+def _error_text() -> str:
+    error = sys.exc_info()[1]
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+# --- reminders, escalations, notifications, digests ------------------------------------
+
+
+def _email_off(rows: Iterable[OutboxMessage]) -> set[tuple[int, str]]:
+    """(user id, kind) pairs whose e-mail the users switched off (the bell stays on)."""
+    user_ids = {row.recipient_id for row in rows if row.recipient_id}
+    return set(NotificationPreference.objects.filter(user_id__in=user_ids, email=False).values_list("user_id", "kind"))
+
+
+def escalation_mark_fields(*, now: datetime.datetime | None = None) -> dict:
+    """When a reminder's next level becomes due if its item is still overdue: written with
+    the sent (or failed) mark, so that the scan reads a small index of candidates instead
+    of re-checking every reminded item on every run."""
+    now = now or timezone.now()
+    org = OrganisationSettings.load()
+    whens = [When(version=ReminderLevel.OWNER, then=Value(now + datetime.timedelta(hours=org.escalate_after_hours)))]
+    if org.escalate_to_admin_after_hours:
+        whens.append(
+            When(
+                version=ReminderLevel.MANAGER,
+                then=Value(now + datetime.timedelta(hours=org.escalate_to_admin_after_hours)),
+            )
+        )
+    return {"escalate_at": Case(*whens, default=Value(None), output_field=DateTimeField())}
+
+
+@dataclass
+class _ReminderFacts:
+    """What the reminder builders read about a batch, once."""
+
+    live: list[OutboxMessage]
+    skipped: list[OutboxMessage]
+    descriptions: dict[tuple[str, int], overdue.ItemDescription]
+    notifications: dict[int, Notification]
+
+
+def _reminder_facts(rows: list[OutboxMessage]) -> _ReminderFacts:
+    by_kind: dict[str, list[OutboxMessage]] = defaultdict(list)
+    notification_ids = []
+    for row in rows:
+        if row.purpose == MessagePurpose.NOTIFICATION:
+            notification_ids.append(row.item_id)
+        else:
+            by_kind[row.kind].append(row)
+    live: list[OutboxMessage] = []
+    skipped: list[OutboxMessage] = []
+    descriptions: dict[tuple[str, int], overdue.ItemDescription] = {}
+    for kind, group in by_kind.items():
+        # An item resolved since the scan (a step done a second ago) is cancelled, not sent.
+        still = overdue.still_overdue_ids(kind, [row.item_id for row in group])
+        described = overdue.describe_items(kind, still)
+        for item_id, description in described.items():
+            descriptions[(kind, item_id)] = description
+        for row in group:
+            (live if row.item_id in described else skipped).append(row)
+    notifications = Notification.objects.in_bulk(notification_ids)
+    for row in rows:
+        if row.purpose == MessagePurpose.NOTIFICATION:
+            (live if row.item_id in notifications else skipped).append(row)
+    return _ReminderFacts(live, skipped, descriptions, notifications)
+
+
+def _bell_writer(rows: list[OutboxMessage], descriptions: dict) -> Callable[[], None] | None:
+    """The bell entries of reminders, written when they are marked sent (notifications
+    are bell entries already)."""
+    bell = [
+        emails.reminder_notification(
+            user_id=row.recipient_id,
+            kind=row.kind,
+            level=row.version,
+            description=descriptions[(row.kind, row.item_id)],
+        )
+        for row in rows
+        if row.purpose in REMINDER_PURPOSES
+    ]
+    if not bell:
+        return None
+    return lambda: Notification.objects.bulk_create(bell)
+
+
+def _preference_kind(row: OutboxMessage, notifications: dict[int, Notification]) -> str:
+    if row.purpose == MessagePurpose.NOTIFICATION:
+        return notifications[row.item_id].kind
+    return row.kind
+
+
+def _build_reminders(rows: list[OutboxMessage]) -> list[Outcome]:
+    """Reminders, escalations and notification copies, one e-mail each."""
+    facts = _reminder_facts(rows)
+    outcomes: list[Outcome] = [Skip([row], "The item is no longer overdue.") for row in facts.skipped]
+    email_off = _email_off(facts.live)
+    mark_fields = escalation_mark_fields()
+    for row in facts.live:
+        bell = _bell_writer([row], facts.descriptions)
+        wants_email = bool(row.recipient.email) and (
+            (row.recipient_id, _preference_kind(row, facts.notifications)) not in email_off
+        )
+        if not wants_email:
+            # Delivered in the app only: the bell is the message.
+            outcomes.append(Envelope([row], "", None, on_sent=bell, mark_fields=mark_fields))
+            continue
+        message_id = row.deterministic_message_id
+        if row.purpose == MessagePurpose.NOTIFICATION:
+            email = emails.notification_email(
+                to=row.recipient, notification=facts.notifications[row.item_id], message_id=message_id
+            )
+        else:
+            email = emails.reminder_email(
+                to=row.recipient,
+                level=row.version,
+                description=facts.descriptions[(row.kind, row.item_id)],
+                message_id=message_id,
+            )
+        outcomes.append(Envelope([row], message_id, email, on_sent=bell, mark_fields=mark_fields))
+    return outcomes
+
+
+def digest_message_id(row: OutboxMessage) -> str:
+    """One digest a user and local day: the same Message-ID however its rows were split
+    across attempts, so that a resend is recognisable."""
+    zone = emails.addressee_for_user(row.recipient).zone
+    day = row.send_after.astimezone(zone).date()
+    return f"<digest.user-{row.recipient_id}.{day.isoformat()}@baton>"
+
+
+def _build_digest(rows: list[OutboxMessage]) -> list[Outcome]:
+    """Every digestible row of one user in one e-mail."""
+    facts = _reminder_facts(rows)
+    outcomes: list[Outcome] = [Skip([row], "The item is no longer overdue.") for row in facts.skipped]
+    if not facts.live:
+        return outcomes
+    recipient = facts.live[0].recipient
+    email_off = _email_off(facts.live)
+    emailed: list[OutboxMessage] = []
+    bell_only: list[OutboxMessage] = []
+    for row in facts.live:
+        if recipient.email and (row.recipient_id, _preference_kind(row, facts.notifications)) not in email_off:
+            emailed.append(row)
+        else:
+            bell_only.append(row)
+    mark_fields = escalation_mark_fields()
+    if bell_only:
+        outcomes.append(
+            Envelope(bell_only, "", None, on_sent=_bell_writer(bell_only, facts.descriptions), mark_fields=mark_fields)
+        )
+    if emailed:
+        entries = []
+        for row in emailed:
+            if row.purpose == MessagePurpose.NOTIFICATION:
+                notification = facts.notifications[row.item_id]
+                entries.append(
+                    emails.DigestEntry(
+                        title=notification.title,
+                        detail=notification.body,
+                        url=absolute_url(notification.url or "/"),
+                        is_escalation=False,
+                    )
+                )
+            else:
+                description = facts.descriptions[(row.kind, row.item_id)]
+                entries.append(
+                    emails.DigestEntry(
+                        title=description.title,
+                        detail=description.detail,
+                        url=absolute_url(description.path),
+                        is_escalation=row.version > ReminderLevel.OWNER,
+                    )
+                )
+        message_id = digest_message_id(emailed[0])
+        email = emails.digest_email(to=recipient, entries=entries, message_id=message_id)
+        outcomes.append(
+            Envelope(
+                emailed, message_id, email, on_sent=_bell_writer(emailed, facts.descriptions), mark_fields=mark_fields
+            )
+        )
+    return outcomes
+
+
+# --- the hand-off: invites, cancellations, summaries, notices ---------------------------
+
+
+def _meetings(rows: list[OutboxMessage]) -> dict[int, Meeting]:
+    return (
+        Meeting.objects.select_related("handoff__deal__account", "handoff__rep", "handoff__delivery_owner", "organizer")
+        .prefetch_related(Prefetch("attendees", queryset=MeetingAttendee.objects.select_related("user", "contact")))
+        .in_bulk({row.item_id for row in rows})
+    )
+
+
+def _attendee_of(meeting: Meeting, row: OutboxMessage) -> MeetingAttendee | None:
+    for attendee in meeting.attendees.all():
+        if (row.recipient_id and attendee.user_id == row.recipient_id) or (
+            row.contact_id and attendee.contact_id == row.contact_id
+        ):
+            return attendee
+    return None
+
+
+def _addressee(meeting: Meeting, attendee: MeetingAttendee) -> emails.Addressee:
+    if attendee.user_id:
+        return emails.addressee_for_user(attendee.user)
+    return emails.addressee_for_contact(attendee.contact, zone_of=meeting.organizer)
+
+
+def _build_meeting_messages(rows: list[OutboxMessage]) -> list[Outcome]:
+    """Invites (METHOD:REQUEST) and cancellations (METHOD:CANCEL), one per attendee."""
+    meetings = _meetings(rows)
+    invited = set(
+        OutboxMessage.objects.filter(
+            purpose=MessagePurpose.INVITE,
+            kind=KIND_MEETING,
+            item_id__in=list(meetings),
+            status=MessageStatus.SENT,
+        ).values_list("item_id", "recipient_key")
+    )
+    outcomes: list[Outcome] = []
+    for row in rows:
+        meeting = meetings.get(row.item_id)
+        if meeting is None:
+            outcomes.append(Skip([row], "The meeting no longer exists."))
+            continue
+        if row.version != meeting.sequence:
+            outcomes.append(Skip([row], f"Superseded: the meeting is at SEQUENCE {meeting.sequence} now."))
+            continue
+        cancelled = row.purpose == MessagePurpose.CANCELLATION
+        if cancelled and (row.item_id, row.recipient_key) not in invited:
+            # Nobody needs to hear that a meeting they were never invited to is off.
+            outcomes.append(Skip([row], "No invite was ever sent to this attendee."))
+            continue
+        if not cancelled and meeting.status == MeetingStatus.CANCELLED:
+            outcomes.append(Skip([row], "The meeting was cancelled."))
+            continue
+        attendee = _attendee_of(meeting, row)
+        if attendee is None:
+            outcomes.append(Skip([row], "No longer an attendee of this meeting."))
+            continue
+        to = _addressee(meeting, attendee)
+        if not to.email:
+            outcomes.append(Skip([row], "The attendee has no e-mail address."))
+            continue
+        role = emails.attendee_role(meeting, user=attendee.user, contact=attendee.contact)
+        message_id = row.deterministic_message_id
+        email = emails.meeting_email(meeting=meeting, to=to, role=role, cancelled=cancelled, message_id=message_id)
+        outcomes.append(Envelope([row], message_id, email))
+    return outcomes
+
+
+def _summary_recorder(meeting: Meeting, address: str) -> Callable[[], None]:
+    def record() -> None:
+        deal = meeting.handoff.deal
+        event_record(
+            account=deal.account,
+            subject=deal,
+            verb=EventVerb.SUMMARY_SENT,
+            message=f"The customer summary was e-mailed to {address}.",
+            data={"handoff_id": meeting.handoff_id, "meeting_id": meeting.pk},
+        )
+
+    return record
+
+
+def _build_customer_summaries(rows: list[OutboxMessage]) -> list[Outcome]:
+    """After the meeting, one summary per customer contact who was invited, each with their
+    own signed link to the status page."""
+    meetings = _meetings(rows)
+    outcomes: list[Outcome] = []
+    promises_by_deal: dict[int, list] = {}
+    for row in rows:
+        meeting = meetings.get(row.item_id)
+        if meeting is None or meeting.status != MeetingStatus.HELD:
+            outcomes.append(Skip([row], "The meeting is not recorded as held."))
+            continue
+        attendee = _attendee_of(meeting, row)
+        if attendee is None or attendee.contact is None or not attendee.contact.email:
+            outcomes.append(Skip([row], "The contact is no longer invited or has no e-mail address."))
+            continue
+        handoff = meeting.handoff
+        if handoff.deal_id not in promises_by_deal:
+            promises_by_deal[handoff.deal_id] = list(handoff.deal.promises.order_by("id"))
+        token = customer_status_token(handoff_id=handoff.pk, contact_id=attendee.contact_id)
+        message_id = row.deterministic_message_id
+        email = emails.customer_summary_email(
+            meeting=meeting,
+            contact=attendee.contact,
+            promises=promises_by_deal[handoff.deal_id],
+            status_url=absolute_url(reverse("handoffs:customer_status", args=[token])),
+            message_id=message_id,
+        )
+        outcomes.append(Envelope([row], message_id, email, on_sent=_summary_recorder(meeting, attendee.contact.email)))
+    return outcomes
+
+
+def _handoffs(rows: list[OutboxMessage]) -> dict[int, Handoff]:
+    return Handoff.objects.select_related(
+        "deal__account", "rep", "proposed_owner", "proposed_by", "declined_by"
+    ).in_bulk({row.item_id for row in rows})
+
+
+def _build_proposals(rows: list[OutboxMessage]) -> list[Outcome]:
+    """To the proposed delivery owner, while the proposal still stands."""
+    handoffs = _handoffs(rows)
+    outcomes: list[Outcome] = []
+    for row in rows:
+        handoff = handoffs.get(row.item_id)
+        if (
+            handoff is None
+            or handoff.status != HandoffStatus.OWNER_PROPOSED
+            or handoff.proposed_owner_id != row.recipient_id
+            or handoff.proposed_at is None
+            or handoff_event_version(handoff.proposed_at) != row.version
+        ):
+            outcomes.append(Skip([row], "The proposal no longer stands."))
+            continue
+        if not row.recipient.email:
+            outcomes.append(Skip([row], "The proposed owner has no e-mail address."))
+            continue
+        message_id = row.deterministic_message_id
+        email = emails.handoff_proposed_email(handoff=handoff, to=row.recipient, message_id=message_id)
+        outcomes.append(Envelope([row], message_id, email))
+    return outcomes
+
+
+def _build_decline_notices(rows: list[OutboxMessage]) -> list[Outcome]:
+    """To the managers, while the hand-off is still declined (nobody re-proposed yet)."""
+    handoffs = _handoffs(rows)
+    outcomes: list[Outcome] = []
+    for row in rows:
+        handoff = handoffs.get(row.item_id)
+        if (
+            handoff is None
+            or handoff.status != HandoffStatus.DECLINED
+            or handoff.declined_at is None
+            or handoff_event_version(handoff.declined_at) != row.version
+        ):
+            outcomes.append(Skip([row], "The hand-off is no longer declined."))
+            continue
+        if not row.recipient.email:
+            outcomes.append(Skip([row], "The recipient has no e-mail address."))
+            continue
+        message_id = row.deterministic_message_id
+        email = emails.handoff_declined_email(handoff=handoff, to=row.recipient, message_id=message_id)
+        outcomes.append(Envelope([row], message_id, email))
+    return outcomes
+
+
+def _build_weekly_digests(rows: list[OutboxMessage]) -> list[Outcome]:
+    """A manager's weekly dropped-baton digest (kind week, item the Monday's ordinal)."""
+    outcomes: list[Outcome] = []
+    for row in rows:
+        manager: User = row.recipient
+        if not manager.is_active or not manager.email:
+            outcomes.append(Skip([row], "The manager is inactive or has no e-mail address."))
+            continue
+        week_start = datetime.date.fromordinal(row.item_id)
+        message_id = row.deterministic_message_id
+        email = emails.weekly_digest_email(
+            to=manager, context=weekly_digest_context(manager, week_start=week_start), message_id=message_id
+        )
+        outcomes.append(Envelope([row], message_id, email))
+    return outcomes
+
+
+BUILDERS: dict[str, Callable[[list[OutboxMessage]], list[Outcome]]] = {
+    MessagePurpose.REMINDER: _build_reminders,
+    MessagePurpose.ESCALATION: _build_reminders,
+    MessagePurpose.NOTIFICATION: _build_reminders,
+    MessagePurpose.INVITE: _build_meeting_messages,
+    MessagePurpose.CANCELLATION: _build_meeting_messages,
+    MessagePurpose.CUSTOMER_SUMMARY: _build_customer_summaries,
+    MessagePurpose.HANDOFF_PROPOSED: _build_proposals,
+    MessagePurpose.DECLINE_NOTICE: _build_decline_notices,
+    MessagePurpose.WEEKLY_DIGEST: _build_weekly_digests,
+}
+
+__all__ = ["BUILDERS", "DIGESTIBLE_PURPOSES", "REMINDER_PURPOSES", "Broken", "Envelope", "Skip", "build"]
