@@ -438,51 +438,57 @@ def _handoffs(rows: list[OutboxMessage]) -> dict[int, Handoff]:
     ).in_bulk({row.item_id for row in rows})
 
 
-def _build_proposals(rows: list[OutboxMessage]) -> list[Outcome]:
-    """To the proposed delivery owner, while the proposal still stands."""
-    handoffs = _handoffs(rows)
-    outcomes: list[Outcome] = []
-    for row in rows:
-        handoff = handoffs.get(row.item_id)
-        if (
-            handoff is None
-            or handoff.status != HandoffStatus.OWNER_PROPOSED
-            or handoff.proposed_owner_id != row.recipient_id
-            or handoff.proposed_at is None
-            or handoff_event_version(handoff.proposed_at) != row.version
-        ):
-            outcomes.append(Skip([row], "The proposal no longer stands."))
-            continue
-        if not row.recipient.email:
-            outcomes.append(Skip([row], "The proposed owner has no e-mail address."))
-            continue
-        message_id = row.deterministic_message_id
-        email = emails.handoff_proposed_email(handoff=handoff, to=row.recipient, message_id=message_id)
-        outcomes.append(Envelope([row], message_id, email))
-    return outcomes
+def _proposal_stands(handoff: Handoff, row: OutboxMessage) -> bool:
+    return (
+        handoff.status == HandoffStatus.OWNER_PROPOSED
+        and handoff.proposed_owner_id == row.recipient_id
+        and handoff.proposed_at is not None
+        and handoff_event_version(handoff.proposed_at) == row.version
+    )
 
 
-def _build_decline_notices(rows: list[OutboxMessage]) -> list[Outcome]:
-    """To the managers, while the hand-off is still declined (nobody re-proposed yet)."""
-    handoffs = _handoffs(rows)
-    outcomes: list[Outcome] = []
-    for row in rows:
-        handoff = handoffs.get(row.item_id)
-        if (
-            handoff is None
-            or handoff.status != HandoffStatus.DECLINED
-            or handoff.declined_at is None
-            or handoff_event_version(handoff.declined_at) != row.version
-        ):
-            outcomes.append(Skip([row], "The hand-off is no longer declined."))
-            continue
-        if not row.recipient.email:
-            outcomes.append(Skip([row], "The recipient has no e-mail address."))
-            continue
-        message_id = row.deterministic_message_id
-        email = emails.handoff_declined_email(handoff=handoff, to=row.recipient, message_id=message_id)
-        outcomes.append(Envelope([row], message_id, email))
-    return outcomes
+def _decline_stands(handoff: Handoff, row: OutboxMessage) -> bool:
+    return (
+        handoff.status == HandoffStatus.DECLINED
+        and handoff.declined_at is not None
+        and handoff_event_version(handoff.declined_at) == row.version
+    )
+
+
+def _handoff_notices(
+    *,
+    stands: Callable[[Handoff, OutboxMessage], bool],
+    stale: str,
+    render: Callable[..., EmailMultiAlternatives],
+) -> Callable[[list[OutboxMessage]], list[Outcome]]:
+    """A builder of notices about a hand-off to a user, sent only while what they announce
+    still stands (a proposal not yet answered or withdrawn, a decline nobody acted on)."""
+
+    def build_notices(rows: list[OutboxMessage]) -> list[Outcome]:
+        handoffs = _handoffs(rows)
+        outcomes: list[Outcome] = []
+        for row in rows:
+            handoff = handoffs.get(row.item_id)
+            if handoff is None or not stands(handoff, row):
+                outcomes.append(Skip([row], stale))
+            elif not row.recipient.email:
+                outcomes.append(Skip([row], "The recipient has no e-mail address."))
+            else:
+                message_id = row.deterministic_message_id
+                email = render(handoff=handoff, to=row.recipient, message_id=message_id)
+                outcomes.append(Envelope([row], message_id, email))
+        return outcomes
+
+    return build_notices
+
+
+# To the proposed delivery owner; to the managers when the proposed owner declined.
+_build_proposals = _handoff_notices(
+    stands=_proposal_stands, stale="The proposal no longer stands.", render=emails.handoff_proposed_email
+)
+_build_decline_notices = _handoff_notices(
+    stands=_decline_stands, stale="The hand-off is no longer declined.", render=emails.handoff_declined_email
+)
 
 
 def _build_weekly_digests(rows: list[OutboxMessage]) -> list[Outcome]:

@@ -193,11 +193,20 @@ def _request_messages(
     )
 
 
-def _attendees(meeting: Meeting) -> list[User | Contact]:
-    return [
-        attendee.user or attendee.contact
-        for attendee in meeting.attendees.select_related("user", "contact").order_by("id")
-    ]
+def _request_meeting_messages(meeting: Meeting, *, purpose: str) -> None:
+    """The meeting's invite (or cancellation) at its current SEQUENCE to every attendee; an
+    older one not sent yet is superseded, so a meeting moved twice before the senders ran
+    sends only the newest."""
+    attendees = meeting.attendees.select_related("user", "contact").order_by("id")
+    _request_messages(
+        Meeting,
+        purpose=purpose,
+        about=MESSAGE_ABOUT_MEETING,
+        item_id=meeting.pk,
+        version=meeting.sequence,
+        recipients=[attendee.user or attendee.contact for attendee in attendees],
+        supersedes=(MESSAGE_INVITE, MESSAGE_CANCELLATION),
+    )
 
 
 def decline_notice_recipients(handoff: Handoff) -> list[User]:
@@ -502,14 +511,7 @@ def meeting_schedule(
         actor=actor,
         data={"handoff_id": locked.pk, "meeting_id": meeting.pk},
     )
-    _request_messages(
-        Meeting,
-        purpose=MESSAGE_INVITE,
-        about=MESSAGE_ABOUT_MEETING,
-        item_id=meeting.pk,
-        version=meeting.sequence,
-        recipients=_attendees(meeting),
-    )
+    _request_meeting_messages(meeting, purpose=MESSAGE_INVITE)
     _resolved_on_commit(Handoff, ITEM_KIND_MEETING_NOT_SCHEDULED, locked.pk)
     handoff.refresh_from_db()
     return meeting
@@ -547,15 +549,7 @@ def meeting_reschedule(
         actor=actor,
         data={"handoff_id": handoff.pk, "meeting_id": locked.pk},
     )
-    _request_messages(
-        Meeting,
-        purpose=MESSAGE_INVITE,
-        about=MESSAGE_ABOUT_MEETING,
-        item_id=locked.pk,
-        version=locked.sequence,
-        recipients=_attendees(locked),
-        supersedes=(MESSAGE_INVITE, MESSAGE_CANCELLATION),
-    )
+    _request_meeting_messages(locked, purpose=MESSAGE_INVITE)
     return locked
 
 
@@ -583,15 +577,7 @@ def meeting_cancel(*, actor: User, meeting: Meeting, reason: str = "") -> Meetin
         data={"handoff_id": handoff.pk, "meeting_id": locked.pk},
     )
     # Everyone gets the cancellation; who was never invited is left out when it is sent.
-    _request_messages(
-        Meeting,
-        purpose=MESSAGE_CANCELLATION,
-        about=MESSAGE_ABOUT_MEETING,
-        item_id=locked.pk,
-        version=locked.sequence,
-        recipients=_attendees(locked),
-        supersedes=(MESSAGE_INVITE, MESSAGE_CANCELLATION),
-    )
+    _request_meeting_messages(locked, purpose=MESSAGE_CANCELLATION)
     return locked
 
 
