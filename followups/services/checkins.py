@@ -160,18 +160,13 @@ def checkin_log(
     they raised. Issues raised notify the delivery owner (in-app, and by email through the outbox);
     `open_deal` opens a new deal on the account for the referral or repeat business."""
     locked = _locked_workable_checkin(actor=actor, checkin=checkin)
-    if locked.status == CheckInStatus.DONE:
-        raise ValidationError(f"This check-in was already logged on {timezone.localdate(locked.done_at):%d %b %Y}.")
-    errors: dict[str, str] = {}
-    if channel not in Channel.values:
-        errors["channel"] = "How did you reach the customer?"
-    if sentiment not in Sentiment.values:
-        errors["sentiment"] = "How does the customer feel?"
-    if open_deal and not (referral_asked or repeat_business_asked):
-        errors["open_deal"] = "A new deal comes from a referral or repeat business: tick the one you asked for."
-    if errors:
-        raise ValidationError(errors)
-
+    _check_loggable(
+        locked,
+        channel=channel,
+        sentiment=sentiment,
+        open_deal=open_deal,
+        asked=referral_asked or repeat_business_asked,
+    )
     locked.status = CheckInStatus.DONE
     locked.done_at = timezone.now()
     locked.channel = channel
@@ -186,34 +181,63 @@ def checkin_log(
         )
     locked.full_clean()
     locked.save()
+    _record_logged(locked, actor=actor)
+    _notify_issues(locked)
+    return locked
 
-    deal = locked.handoff.deal
-    message = f"Check-in with {locked.account} logged ({locked.get_channel_display().lower()}, customer {locked.get_sentiment_display().lower()})."
-    if locked.issues_raised:
-        message += f" Issues raised: {locked.issues_raised}"
+
+def _check_loggable(checkin: CheckIn, *, channel: str, sentiment: str, open_deal: bool, asked: bool) -> None:
+    if checkin.status == CheckInStatus.DONE:
+        raise ValidationError(f"This check-in was already logged on {timezone.localdate(checkin.done_at):%d %b %Y}.")
+    errors: dict[str, str] = {}
+    if channel not in Channel.values:
+        errors["channel"] = "How did you reach the customer?"
+    if sentiment not in Sentiment.values:
+        errors["sentiment"] = "How does the customer feel?"
+    if open_deal and not asked:
+        errors["open_deal"] = "A new deal comes from a referral or repeat business: tick the one you asked for."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _record_logged(checkin: CheckIn, *, actor: User) -> None:
+    """The check-in on the deal's and the account's timeline."""
+    message = (
+        f"Check-in with {checkin.account} logged ({checkin.get_channel_display().lower()}, "
+        f"customer {checkin.get_sentiment_display().lower()})."
+    )
+    if checkin.issues_raised:
+        message += f" Issues raised: {checkin.issues_raised}"
     event_record(
-        account=locked.account,
-        subject=deal,
+        account=checkin.account,
+        subject=checkin.handoff.deal,
         verb=EventVerb.CHECKIN_LOGGED,
         message=message,
         actor=actor,
         data={
-            "checkin_id": locked.pk,
-            "sentiment": sentiment,
-            "issues_raised": bool(locked.issues_raised),
-            "opened_deal_id": locked.opened_deal_id,
+            "checkin_id": checkin.pk,
+            "sentiment": checkin.sentiment,
+            "issues_raised": bool(checkin.issues_raised),
+            "opened_deal_id": checkin.opened_deal_id,
         },
     )
-    owner = locked.handoff.delivery_owner
-    if locked.issues_raised and owner is not None:
-        notification_create(
-            user=owner,
-            kind=NotificationKind.CHECKIN_ISSUE,
-            title=f"{locked.account}: issues raised at a check-in",
-            body=f"{locked.rep} heard from the customer ({locked.get_sentiment_display().lower()}): {locked.issues_raised}",
-            url=reverse("handoffs:handoff_detail", args=[locked.handoff_id]),
-        )
-    return locked
+
+
+def _notify_issues(checkin: CheckIn) -> None:
+    """Issues raised go to the delivery owner's bell (and e-mail, through the outbox)."""
+    owner = checkin.handoff.delivery_owner
+    if not checkin.issues_raised or owner is None:
+        return
+    notification_create(
+        user=owner,
+        kind=NotificationKind.CHECKIN_ISSUE,
+        title=f"{checkin.account}: issues raised at a check-in",
+        body=(
+            f"{checkin.rep} heard from the customer ({checkin.get_sentiment_display().lower()}): "
+            f"{checkin.issues_raised}"
+        ),
+        url=reverse("handoffs:handoff_detail", args=[checkin.handoff_id]),
+    )
 
 
 def _deal_open_from_checkin(*, actor: User, checkin: CheckIn, title: str, is_repeat_business: bool) -> Deal:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from followups.choices import NotificationKind
 from followups.models import Notification, NotificationPreference
+from followups.services.reminders import reminder_enqueue_notification
 from handoffs.models import Handoff
 
 
@@ -19,13 +20,11 @@ def notification_create(
 ) -> Notification:
     """Put a notification in the user's notification centre (the bell).
 
-    Its e-mail copy goes through the reminder outbox in the same transaction (so it is
+    Its e-mail copy goes through the outbox in the same transaction (so it is
     never lost, and never sent if this transaction rolls back); the worker sends it
     unless the user switched e-mail off for this kind. Never sent from the request.
     email_copy=False for news that has its own e-mail already (a hand-off proposal).
     """
-    from followups.services.reminders import reminder_enqueue_notification
-
     notification = Notification(user=user, kind=kind, title=title[:200], body=body, url=url[:500])
     notification.full_clean()
     notification.save()
