@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Case, DateTimeField, Prefetch, Value, When
 from django.urls import reverse
@@ -121,6 +122,8 @@ def _guarded(builder: Callable[[list[OutboxMessage]], list[Outcome]], rows: list
     fails alone instead of holding up the others."""
     try:
         return builder(rows)
+    except SoftTimeLimitExceeded:
+        raise  # the task is being stopped: the rows wait out their lease, untouched
     except Exception:
         if len(rows) == 1:
             logger.exception("Outbox message %s could not be built.", rows[0].pk)
@@ -129,6 +132,8 @@ def _guarded(builder: Callable[[list[OutboxMessage]], list[Outcome]], rows: list
     for row in rows:
         try:
             outcomes.extend(builder([row]))
+        except SoftTimeLimitExceeded:
+            raise
         except Exception:
             logger.exception("Outbox message %s could not be built.", row.pk)
             outcomes.append(Broken([row], _error_text()))

@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import get_connection
@@ -506,16 +507,18 @@ def _close_quietly(mail) -> None:
         logger.debug("Closing the mail connection failed.", exc_info=True)
 
 
-def outbox_deliver_claimed(*, claim: Claim) -> DeliveryResult:
+def outbox_deliver_claimed(*, claim: Claim, deadline: float | None = None) -> DeliveryResult:
     """Send the messages of a claim (outside any transaction: SMTP is slow): build them,
-    then for each, confirm the lease, send, mark."""
+    then for each, confirm the lease, send, mark. Once `deadline` (time.monotonic()) has
+    passed, the messages not yet tried go back to the outbox for the next run: a slow
+    server must not let the task's time limit cut a send in half."""
     result = DeliveryResult()
     rows = list(_held(claim.ids, claim.token).select_related("recipient", "contact").order_by("id"))
     if not rows:
         return result
     with LeaseKeeper(claim):
         envelopes = _settle_unsendable(builders.build(rows), claim, result)
-        _send_envelopes(envelopes, claim, result)
+        _send_envelopes(envelopes, claim, result, deadline)
     return result
 
 
@@ -532,11 +535,25 @@ def _settle_unsendable(outcomes: list, claim: Claim, result: DeliveryResult) -> 
     return envelopes
 
 
-def _send_envelopes(envelopes: list[builders.Envelope], claim: Claim, result: DeliveryResult) -> None:
+def _release(envelopes: list[builders.Envelope], claim: Claim) -> int:
+    """Give back messages this claim did not try: due as before, and not counted as an attempt."""
+    ids = [row.pk for envelope in envelopes for row in envelope.rows]
+    return _held(ids, claim.token).update(
+        status=MessageStatus.PENDING, lease_expires_at=None, lease_token=None, attempts=F("attempts") - 1
+    )
+
+
+def _send_envelopes(
+    envelopes: list[builders.Envelope], claim: Claim, result: DeliveryResult, deadline: float | None = None
+) -> None:
     mail = None
     soonest_retry: datetime.timedelta | None = None
     try:
         for index, envelope in enumerate(envelopes):
+            if deadline is not None and time.monotonic() >= deadline:
+                released = _release(envelopes[index:], claim)
+                logger.info("Outbox claim %s ran out of time; %s message(s) go to the next run.", claim.token, released)
+                return
             if not _still_ours(envelope, claim):
                 result.lost_lease += 1
                 logger.warning("Outbox claim %s lost its lease; another worker sends the rest.", claim.token)
@@ -549,6 +566,10 @@ def _send_envelopes(envelopes: list[builders.Envelope], claim: Claim, result: De
                 mail.open()
                 envelope.email.connection = mail
                 mail.send_messages([envelope.email])
+            except SoftTimeLimitExceeded:
+                # The task is being stopped mid-send: whether this one went out is unknown, so
+                # it is neither failed nor backed off; its lease runs out and it is tried again.
+                raise
             except Exception as error:
                 verdict = classify_failure(error)
                 if verdict == PERMANENT:
@@ -601,7 +622,7 @@ def outbox_deliver_due(
         claim = outbox_claim(batch_size=batch_size)
         if not claim.ids:
             break
-        result.add(outbox_deliver_claimed(claim=claim))
+        result.add(outbox_deliver_claimed(claim=claim, deadline=deadline))
         result.batches += 1
     return result
 
