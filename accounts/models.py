@@ -141,6 +141,27 @@ class OrganisationSettings(models.Model):
     escalate_to_admin_after_hours = models.PositiveSmallIntegerField(
         default=0, help_text="Hours after escalation before an admin is told (0: never)."
     )
+    # The close gate: what a won close must bring along (the hand-off packet).
+    gate_requires_context = models.BooleanField(
+        default=True, db_default=True, help_text="A won close needs the lead source and the context filled."
+    )
+    gate_min_contacts = models.PositiveSmallIntegerField(
+        default=2, db_default=2, help_text="Customer contacts with a role on the deal that a won close needs (0: none)."
+    )
+    gate_requires_promises = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="A won close needs the promises listed, or 'no promises were made' ticked.",
+    )
+    # The customer pulse.
+    pulse_link_days = models.PositiveSmallIntegerField(
+        default=30, db_default=30, help_text="Days a customer's pulse link stays valid."
+    )
+    pulse_followup_days = models.PositiveSmallIntegerField(
+        default=3,
+        db_default=3,
+        help_text="Days within which someone must log a contact after a customer said 'at risk'.",
+    )
 
     class Meta:
         verbose_name = "organisation settings"
@@ -228,6 +249,9 @@ class Contact(models.Model):
     title = models.CharField(max_length=150, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
+    pulse_opted_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the contact asked never to get a pulse e-mail again."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -30,6 +30,7 @@ class ReminderKind(models.TextChoices):
     MEETING_NOT_SCHEDULED = "meeting_not_scheduled", "Hand-off meeting not scheduled"
     OWNER_NOT_ACCEPTED = "owner_not_accepted", "Delivery owner not accepted"
     NEXT_STEP_OVERDUE = "next_step_overdue", "Deal's next step overdue"
+    PROMISE_OVERDUE = "promise_overdue", "Promise past its due date"
     NOTIFICATION = "notification", "Notification"
 
 
@@ -64,6 +65,7 @@ class MessagePurpose(models.TextChoices):
     HANDOFF_PROPOSED = "handoff_proposed", "Hand-off proposed"
     DECLINE_NOTICE = "decline_notice", "Hand-off declined"
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+    PULSE = "pulse", "Customer pulse"
 
 
 class MessageChannel(models.TextChoices):
@@ -71,6 +73,14 @@ class MessageChannel(models.TextChoices):
     is another channel of the same outbox row (same claim, lease and retries)."""
 
     EMAIL = "email", "E-mail"
+
+
+class PulseAnswer(models.TextChoices):
+    """The customer's one-click answer to "How is it going?"."""
+
+    GOING_WELL = "going_well", "Going well"
+    SOME_CONCERNS = "some_concerns", "Some concerns"
+    AT_RISK = "at_risk", "At risk"
 
 
 class ReminderLevel(models.IntegerChoices):
@@ -89,6 +99,9 @@ class NotificationKind(models.TextChoices):
     MEETING_NOT_SCHEDULED = "meeting_not_scheduled", "Hand-off meeting not scheduled"
     OWNER_NOT_ACCEPTED = "owner_not_accepted", "Delivery owner not accepted"
     NEXT_STEP_OVERDUE = "next_step_overdue", "Deal's next step overdue"
+    PROMISE_OVERDUE = "promise_overdue", "Promise past its due date"
+    PROMISE_BROKEN = "promise_broken", "A promise was broken"
+    CUSTOMER_PULSE = "customer_pulse", "A customer's pulse (at risk, or a comment)"
     CHECKIN_ISSUE = "checkin_issue", "Issue raised at a check-in"
     HANDOFF = "handoff", "Hand-off news (proposed, declined, accepted)"
     OTHER = "other", "Other notifications"

@@ -14,6 +14,7 @@ from followups.choices import (
     MessagePurpose,
     MessageStatus,
     NotificationKind,
+    PulseAnswer,
     Sentiment,
 )
 from handoffs.models import Deal, Handoff
@@ -378,3 +379,31 @@ class DropRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} × {self.code} in the {self.bucket} of {self.starts_on} ({self.grain})"
+
+
+class CustomerPulse(models.Model):
+    """The customer's own voice after a check-in: "How is it going with <delivery>?",
+    answered from a signed link without logging in. One per check-in; the answer may be
+    changed within a week of the first one. Sent through the outbox (purpose "pulse")
+    when the check-in is logged, unless the contact opted out."""
+
+    checkin = models.OneToOneField(CheckIn, on_delete=models.CASCADE, related_name="pulse")
+    contact = models.ForeignKey("accounts.Contact", on_delete=models.CASCADE, related_name="pulses")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="pulses")
+    answer = models.CharField(max_length=16, choices=PulseAnswer.choices, blank=True)
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True, help_text="When the customer first answered.")
+    changed_at = models.DateTimeField(null=True, blank=True, help_text="When the answer was last changed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The account's latest answer (account list, account page, report).
+            models.Index(fields=["account", "-answered_at"], name="pulse_account_answered_idx"),
+            # Customers who said "at risk" (dashboard, the drop rule).
+            models.Index(fields=["answered_at"], name="pulse_at_risk_idx", condition=models.Q(answer="at_risk")),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pulse of {self.contact_id} after check-in {self.checkin_id}: {self.answer or 'not answered'}"

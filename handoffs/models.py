@@ -58,6 +58,19 @@ class Deal(models.Model):
 
     closed_on = models.DateField(null=True, blank=True)
     close_reason = models.TextField(blank=True)
+    # The hand-off packet (the close gate): "no promises were made" said explicitly, and a
+    # manager's or rep's waiver of what is missing, with its reason.
+    # db_default on the new columns: the set-based seeders insert rows with SQL of their own.
+    no_promises_made = models.BooleanField(
+        default=False, db_default=False, help_text="The rep states that no promises were made."
+    )
+    packet_waiver_reason = models.TextField(
+        blank=True, db_default="", help_text="Why the deal closes without its full packet."
+    )
+    packet_waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    packet_waived_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.CharField(max_length=32, choices=LostReason.choices, blank=True)
 
     # Optimistic locking, as on Account.
@@ -152,6 +165,21 @@ class Promise(models.Model):
     original_description = models.CharField(max_length=300, blank=True)
     status_note = models.CharField(max_length=300, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Through delivery: who keeps it on the delivery side, and how it ended.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_promises",
+        help_text="Who keeps the promise on the delivery side, once the hand-off has an owner.",
+    )
+    resolved_on = models.DateField(null=True, blank=True, help_text="When it was kept, or found broken.")
+    resolution_note = models.TextField(blank=True, db_default="", help_text="Kept: how. Broken: why.")
+    customer_told = models.TextField(blank=True, db_default="", help_text="Broken: what the customer was told.")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
