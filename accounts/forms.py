@@ -1,9 +1,15 @@
+"""Forms of the accounts app: the user's profile, the organisation's settings, customer
+accounts and their contacts. They validate input only; the services in
+accounts.services make the change (and re-check what they must)."""
+
+from __future__ import annotations
+
 import zoneinfo
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from accounts.models import OrganisationSettings, User
+from accounts.access import account_users_assignable_by, user_may_reassign
+from accounts.models import Account, Contact, OrganisationSettings, User
 
 TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
@@ -76,11 +82,68 @@ class OrganisationSettingsForm(forms.ModelForm):
         ]
 
 
-def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on the fields it names when the form
-    has them, otherwise at the top. Views re-render the form, so what was typed stays."""
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
+class AccountForm(forms.ModelForm):
+    """Create or edit an account. Managers and admins also choose its owner; an edit
+    carries the version it started from (optimistic lock)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Account
+        fields = ["name", "domain", "industry", "size", "address", "notes"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 2}), "notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"domain": "The company's web domain, e.g. acme.com."}
+
+    def __init__(self, *args, actor: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.is_edit = self.instance.pk is not None
+        if self.is_edit:
+            self.fields["version"].initial = self.instance.version
+        else:
+            del self.fields["version"]
+        if user_may_reassign(actor):
+            self.fields["owner"] = forms.ModelChoiceField(
+                queryset=account_users_assignable_by(actor).order_by("first_name", "last_name"),
+                initial=self.instance.owner_id if self.is_edit else actor.pk,
+                help_text="The customer's go-to person at our side.",
+            )
+            if self.is_edit:
+                self.fields["owner_change_reason"] = forms.CharField(
+                    required=False,
+                    max_length=300,
+                    label="Why the owner changes",
+                    help_text="Needed when the owner changes.",
+                )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.is_edit and cleaned.get("version") is None:
+            raise forms.ValidationError("This form is missing its version: reload the page and try again.")
+        owner = cleaned.get("owner")
+        if (
+            self.is_edit
+            and owner is not None
+            and owner.pk != self.instance.owner_id
+            and not cleaned.get("owner_change_reason", "").strip()
+        ):
+            self.add_error("owner_change_reason", "Say why the owner changes.")
+        return cleaned
+
+    def service_values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ContactForm(forms.ModelForm):
+    """A customer contact: name, title, email (unique within the account), phone."""
+
+    class Meta:
+        model = Contact
+        fields = ["first_name", "last_name", "title", "email", "phone"]
+
+    def validate_unique(self) -> None:
+        # The service checks the email per account with a field-keyed message; the
+        # model's constraint would only give a form-wide one here.
+        return
+
+    def service_values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

@@ -8,19 +8,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
+from accounts.access import account_editable_by, account_users_assignable_by, user_may_reassign, user_sells
 from accounts.choices import EventVerb
+from accounts.common.edits import bump_version, refuse_unknown_fields
 from accounts.models import Account, Contact, OrganisationSettings, OwnershipChange, TimelineEvent, User
-from accounts.selectors import account_editable_by, account_users_assignable_by
-
-
-class StaleEditError(ValidationError):
-    """Someone else saved the object after this edit started; nothing was written."""
-
-    def __init__(self, what: str = "This record") -> None:
-        super().__init__(
-            f"{what} was changed by someone else while you were editing. "
-            "Your changes were not saved: reload to see theirs, then apply yours again."
-        )
 
 
 def event_record(
@@ -43,17 +34,6 @@ def event_record(
         actor=actor,
         data=data or {},
     )
-
-
-def bump_version(model: type[models.Model], *, pk: int, expected_version: int, what: str) -> None:
-    """Optimistic lock: raise the stored version by one only if it is still `expected_version`.
-
-    The conditional UPDATE is atomic in the database, so of two concurrent edits that
-    started from the same version exactly one passes; the other gets StaleEditError.
-    """
-    updated = model.objects.filter(pk=pk, version=expected_version).update(version=models.F("version") + 1)
-    if updated != 1:
-        raise StaleEditError(what)
 
 
 @transaction.atomic
@@ -125,13 +105,6 @@ ACCOUNT_FIELDS = frozenset({"name", "domain", "industry", "size", "address", "no
 CONTACT_FIELDS = frozenset({"first_name", "last_name", "title", "email", "phone"})
 
 
-def refuse_unknown_fields(values: dict[str, Any], allowed: frozenset[str] | set[str]) -> None:
-    """Services take fields as keywords: refuse any this service does not set."""
-    unknown = set(values) - set(allowed)
-    if unknown:
-        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
-
-
 def _strip_text(values: dict[str, Any]) -> dict[str, Any]:
     return {field: value.strip() if isinstance(value, str) else value for field, value in values.items()}
 
@@ -140,7 +113,7 @@ def _strip_text(values: dict[str, Any]) -> dict[str, Any]:
 def account_create(*, actor: User, name: str, owner: User | None = None, **fields: Any) -> Account:
     """Create a customer account owned by `owner` (default: the actor), with the first
     row of its ownership history and an "account created" timeline event."""
-    if not (actor.is_rep or actor.is_manager or actor.is_admin_role):
+    if not user_sells(actor):
         raise PermissionDenied("Only reps, managers and admins create accounts.")
     refuse_unknown_fields(fields, ACCOUNT_FIELDS - {"name"})
     owner = owner or actor
@@ -198,7 +171,7 @@ def account_update(
             data={"fields": changed},
         )
     if owner is not None and owner.pk != account.owner_id:
-        if not (actor.is_manager or actor.is_admin_role):
+        if not user_may_reassign(actor):
             raise ValidationError({"owner": "Only a manager or an admin reassigns an account."})
         if not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
             raise ValidationError({"owner": "You may not give an account to this person."})

@@ -6,10 +6,10 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
+from accounts.access import role_required
 from accounts.choices import Role
 from accounts.forms import OrganisationSettingsForm, ProfileForm
 from accounts.models import OrganisationSettings
-from accounts.permissions import role_required
 from accounts.services import organisation_settings_update, user_update_profile
 
 

@@ -12,7 +12,7 @@ returns, for every row, exactly one of:
 
 Builders read in batches (one query per purpose, not per row) and never write; what a
 sent message leaves behind (the bell entry of a reminder, the timeline event of a
-customer summary) is the Envelope's on_sent, run in the transaction that marks it sent.
+customer summary) is the Envelope's bell and on_sent, written with the mark.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Case, DateTimeField, Prefetch, Value, When
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import EventVerb
-from accounts.links import absolute_url
+from accounts.common.links import absolute_url
 from accounts.models import OrganisationSettings, User
 from accounts.services import event_record
 from followups import emails, overdue
@@ -63,9 +63,13 @@ class Envelope:
     rows: list[OutboxMessage]
     message_id: str
     email: EmailMultiAlternatives | None
+    # The bell entries the message leaves once it is marked sent: (outbox id, entry).
+    bell: list[tuple[int, Notification]] = field(default_factory=list)
+    # Anything else it leaves (a timeline event), run in the transaction of the mark.
     on_sent: Callable[[], None] | None = None
-    # Extra columns written with the sent (or finally failed) mark.
-    mark_fields: dict = field(default_factory=dict)
+    # Reminders: when each row's next level becomes due, written with the sent (or
+    # finally failed) mark.
+    escalate_at: dict[int, datetime.datetime | None] = field(default_factory=dict)
 
     @property
     def subject(self) -> str:
@@ -154,21 +158,18 @@ def _email_off(rows: Iterable[OutboxMessage]) -> set[tuple[int, str]]:
     return set(NotificationPreference.objects.filter(user_id__in=user_ids, email=False).values_list("user_id", "kind"))
 
 
-def escalation_mark_fields(*, now: datetime.datetime | None = None) -> dict:
-    """When a reminder's next level becomes due if its item is still overdue: written with
-    the sent (or failed) mark, so that the scan reads a small index of candidates instead
-    of re-checking every reminded item on every run."""
+def escalation_times(rows: Iterable[OutboxMessage], *, now: datetime.datetime | None = None) -> dict:
+    """When each reminder's next level becomes due if its item is still overdue: written
+    with the sent (or failed) mark, so that the scan reads a small index of candidates
+    instead of re-checking every reminded item on every run."""
     now = now or timezone.now()
     org = OrganisationSettings.load()
-    whens = [When(version=ReminderLevel.OWNER, then=Value(now + datetime.timedelta(hours=org.escalate_after_hours)))]
-    if org.escalate_to_admin_after_hours:
-        whens.append(
-            When(
-                version=ReminderLevel.MANAGER,
-                then=Value(now + datetime.timedelta(hours=org.escalate_to_admin_after_hours)),
-            )
-        )
-    return {"escalate_at": Case(*whens, default=Value(None), output_field=DateTimeField())}
+    after = {ReminderLevel.OWNER: org.escalate_after_hours, ReminderLevel.MANAGER: org.escalate_to_admin_after_hours}
+    times = {}
+    for row in rows:
+        hours = after.get(row.version) if row.purpose in REMINDER_PURPOSES else None
+        times[row.pk] = now + datetime.timedelta(hours=hours) if hours else None
+    return times
 
 
 @dataclass
@@ -207,22 +208,22 @@ def _reminder_facts(rows: list[OutboxMessage]) -> _ReminderFacts:
     return _ReminderFacts(live, skipped, descriptions, notifications)
 
 
-def _bell_writer(rows: list[OutboxMessage], descriptions: dict) -> Callable[[], None] | None:
+def _bell_entries(rows: list[OutboxMessage], descriptions: dict) -> list[tuple[int, Notification]]:
     """The bell entries of reminders, written when they are marked sent (notifications
     are bell entries already)."""
-    bell = [
-        emails.reminder_notification(
-            user_id=row.recipient_id,
-            kind=row.kind,
-            level=row.version,
-            description=descriptions[(row.kind, row.item_id)],
+    return [
+        (
+            row.pk,
+            emails.reminder_notification(
+                user_id=row.recipient_id,
+                kind=row.kind,
+                level=row.version,
+                description=descriptions[(row.kind, row.item_id)],
+            ),
         )
         for row in rows
         if row.purpose in REMINDER_PURPOSES
     ]
-    if not bell:
-        return None
-    return lambda: Notification.objects.bulk_create(bell)
 
 
 def _preference_kind(row: OutboxMessage, notifications: dict[int, Notification]) -> str:
@@ -236,15 +237,16 @@ def _build_reminders(rows: list[OutboxMessage]) -> list[Outcome]:
     facts = _reminder_facts(rows)
     outcomes: list[Outcome] = [Skip([row], "The item is no longer overdue.") for row in facts.skipped]
     email_off = _email_off(facts.live)
-    mark_fields = escalation_mark_fields()
+    escalate_at = escalation_times(facts.live)
     for row in facts.live:
-        bell = _bell_writer([row], facts.descriptions)
+        bell = _bell_entries([row], facts.descriptions)
+        escalation = {row.pk: escalate_at[row.pk]}
         wants_email = bool(row.recipient.email) and (
             (row.recipient_id, _preference_kind(row, facts.notifications)) not in email_off
         )
         if not wants_email:
             # Delivered in the app only: the bell is the message.
-            outcomes.append(Envelope([row], "", None, on_sent=bell, mark_fields=mark_fields))
+            outcomes.append(Envelope([row], "", None, bell=bell, escalate_at=escalation))
             continue
         message_id = row.deterministic_message_id
         if row.purpose == MessagePurpose.NOTIFICATION:
@@ -258,7 +260,7 @@ def _build_reminders(rows: list[OutboxMessage]) -> list[Outcome]:
                 description=facts.descriptions[(row.kind, row.item_id)],
                 message_id=message_id,
             )
-        outcomes.append(Envelope([row], message_id, email, on_sent=bell, mark_fields=mark_fields))
+        outcomes.append(Envelope([row], message_id, email, bell=bell, escalate_at=escalation))
     return outcomes
 
 
@@ -285,10 +287,10 @@ def _build_digest(rows: list[OutboxMessage]) -> list[Outcome]:
             emailed.append(row)
         else:
             bell_only.append(row)
-    mark_fields = escalation_mark_fields()
+    escalate_at = escalation_times(facts.live)
     if bell_only:
         outcomes.append(
-            Envelope(bell_only, "", None, on_sent=_bell_writer(bell_only, facts.descriptions), mark_fields=mark_fields)
+            Envelope(bell_only, "", None, bell=_bell_entries(bell_only, facts.descriptions), escalate_at=escalate_at)
         )
     if emailed:
         entries = []
@@ -317,7 +319,7 @@ def _build_digest(rows: list[OutboxMessage]) -> list[Outcome]:
         email = emails.digest_email(to=recipient, entries=entries, message_id=message_id)
         outcomes.append(
             Envelope(
-                emailed, message_id, email, on_sent=_bell_writer(emailed, facts.descriptions), mark_fields=mark_fields
+                emailed, message_id, email, bell=_bell_entries(emailed, facts.descriptions), escalate_at=escalate_at
             )
         )
     return outcomes

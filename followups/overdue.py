@@ -5,7 +5,9 @@ says who owns the item (the level-1 recipient) as a SQL expression, so that the 
 can insert its reminders in one INSERT … SELECT and the worker can re-check, just
 before sending, that an item is still overdue. The filters are written to match the
 partial indexes of the tables they read (see the models' Meta.indexes), so that the
-scan stays fast with a million check-ins.
+scan stays fast with a million check-ins. What counts as overdue is not decided here:
+each rule filters with the predicate of followups.lateness (handoffs.lateness for the
+items of the handoffs app), the same the pages and the dropped-baton report use.
 
 Dates are compared with the organisation's local date (settings.TIME_ZONE): an item
 due on day D becomes overdue at midnight at the end of D. When the reminder is *sent*
@@ -18,23 +20,19 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+from django.db.models import Case, F, QuerySet, When
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.links import url_for_each
+from accounts.common.links import url_for_each
 from accounts.models import OrganisationSettings
-from followups.choices import CheckInStatus, ReminderKind
+from followups import lateness
+from followups.choices import ReminderKind
 from followups.models import CheckIn
-from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, StepStatus
-from handoffs.models import Deal, Handoff, HandoffStep, Meeting
-
-# Hand-off states in which nobody has accepted ownership yet.
-NOT_ACCEPTED_STATUSES = [HandoffStatus.AWAITING_OWNER, HandoffStatus.OWNER_PROPOSED, HandoffStatus.DECLINED]
-# Hand-off states before a three-way meeting was scheduled.
-MEETING_PENDING_STATUSES = [*NOT_ACCEPTED_STATUSES, HandoffStatus.ACCEPTED]
+from handoffs.choices import HandoffStatus
+from handoffs.models import Deal, Handoff, HandoffStep
 
 
 @dataclass(frozen=True)
@@ -59,53 +57,37 @@ def _today() -> datetime.date:
     return timezone.localdate()
 
 
-# The filters below match these partial indexes exactly:
+# The predicates (followups.lateness) match these partial indexes exactly:
 #   checkin_scheduled_due_idx  (due_on) WHERE status = 'scheduled'
 #   handoff_step_open_due_idx  (due_on) WHERE status = 'open'
 #   deal_open_next_step_idx    (next_step_due) WHERE stage IN (the open stages)
 def overdue_checkins(today: datetime.date | None = None) -> QuerySet[CheckIn]:
     """Scheduled check-ins whose due date has passed."""
-    today = today or _today()
-    return CheckIn.objects.filter(status=CheckInStatus.SCHEDULED, due_on__lt=today)
+    return CheckIn.objects.filter(lateness.checkin_late(today or _today()))
 
 
 def overdue_steps(today: datetime.date | None = None) -> QuerySet[HandoffStep]:
     """Open hand-off steps whose due date has passed."""
-    today = today or _today()
-    return HandoffStep.objects.filter(status=StepStatus.OPEN, due_on__lt=today)
+    return HandoffStep.objects.filter(lateness.step_late(today or _today()))
 
 
-def unscheduled_meetings(today: datetime.date | None = None, *, within_days: int | None = None) -> QuerySet[Handoff]:
+def unscheduled_meetings(
+    today: datetime.date | None = None, *, org: OrganisationSettings | None = None
+) -> QuerySet[Handoff]:
     """Hand-offs of won deals with no three-way meeting scheduled (or held) N days after the close."""
-    today = today or _today()
-    if within_days is None:
-        within_days = OrganisationSettings.load().meeting_schedule_within_days
-    has_meeting = Meeting.objects.filter(
-        handoff=OuterRef("pk"), status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD]
-    )
-    return Handoff.objects.filter(
-        status__in=MEETING_PENDING_STATUSES,
-        closed_on__lt=today - datetime.timedelta(days=within_days),
-        meeting_held_at__isnull=True,
-    ).filter(~Exists(has_meeting))
+    return Handoff.objects.filter(lateness.meeting_late(today or _today(), org or OrganisationSettings.load()))
 
 
-def unaccepted_handoffs(today: datetime.date | None = None, *, within_days: int | None = None) -> QuerySet[Handoff]:
+def unaccepted_handoffs(
+    today: datetime.date | None = None, *, org: OrganisationSettings | None = None
+) -> QuerySet[Handoff]:
     """Hand-offs with no accepted delivery owner N days after the close."""
-    today = today or _today()
-    if within_days is None:
-        within_days = OrganisationSettings.load().acceptance_within_days
-    return Handoff.objects.filter(
-        status__in=NOT_ACCEPTED_STATUSES,
-        accepted_at__isnull=True,
-        closed_on__lt=today - datetime.timedelta(days=within_days),
-    )
+    return Handoff.objects.filter(lateness.ownership_late(today or _today(), org or OrganisationSettings.load()))
 
 
 def overdue_next_steps(today: datetime.date | None = None) -> QuerySet[Deal]:
     """Open deals whose next step's date has passed."""
-    today = today or _today()
-    return Deal.objects.filter(stage__in=OPEN_STAGES, next_step_due__lt=today)
+    return Deal.objects.filter(lateness.next_step_late(today or _today()))
 
 
 def rules(today: datetime.date | None = None) -> list[OverdueRule]:
@@ -122,14 +104,14 @@ def rules(today: datetime.date | None = None) -> list[OverdueRule]:
         ),
         OverdueRule(
             ReminderKind.MEETING_NOT_SCHEDULED,
-            unscheduled_meetings(today, within_days=org.meeting_schedule_within_days),
+            unscheduled_meetings(today, org=org),
             F("rep_id"),
         ),
         # A proposed owner is the one who must accept; with nobody proposed it is the rep's
         # hand-off to chase (and their manager's, at level 2).
         OverdueRule(
             ReminderKind.OWNER_NOT_ACCEPTED,
-            unaccepted_handoffs(today, within_days=org.acceptance_within_days),
+            unaccepted_handoffs(today, org=org),
             Case(
                 When(status=HandoffStatus.OWNER_PROPOSED, proposed_owner__isnull=False, then=F("proposed_owner_id")),
                 default=F("rep_id"),

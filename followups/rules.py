@@ -7,6 +7,11 @@ the baton was dropped (the first day the rule held) and whether it is still open
 (nobody has fixed it yet). That queryset is the single source of truth: the report's
 counts and its drill-down lists both come from it (through the DroppedBaton snapshot
 that followups.services.report refreshes with one INSERT … SELECT of all rules).
+
+What is late (a next step, a step, an acceptance, a check-in) is followups.lateness's
+predicate, the one the pages and the reminders use; a rule may ask it about an earlier
+day for a grace period (missed_check_in), or add what is a drop without being late
+(no next step at all, an acceptance that came too late, a decline).
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from django.db.models.functions import Cast, Coalesce, Greatest, Trim, TruncDate
 from django.utils import timezone
 
 from accounts.models import OrganisationSettings
+from followups import lateness
 from followups.choices import CheckInStatus
 from followups.models import CheckIn
-from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, PromiseStatus, Stage, StepStatus
+from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, PromiseStatus, Stage
 from handoffs.models import Deal, DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Promise
 
 # The columns of every rule's drops, in this order (the snapshot's INSERT relies on it).
@@ -150,13 +156,14 @@ def _held_on():
 def no_next_step(context: RuleContext) -> QuerySet:
     """An open deal with no next step, or whose next step's date has passed. Dated the day
     after the step was due, or (no step at all) the day the deal was last saved."""
+    late = lateness.next_step_late(context.today)
     deals = (
         Deal.objects.filter(stage__in=OPEN_STAGES)
         .alias(next_step_text=Trim("next_step"))
-        .filter(Q(next_step_text="") | Q(next_step_due__isnull=True) | Q(next_step_due__lt=context.today))
+        .filter(Q(next_step_text="") | Q(next_step_due__isnull=True) | late)
     )
     drop_date = models.Case(
-        models.When(next_step_due__lt=context.today, then=_days_after(F("next_step_due"), 1)),
+        models.When(late, then=_days_after(F("next_step_due"), 1)),
         default=TruncDate("updated_at"),
         output_field=models.DateField(),
     )
@@ -213,7 +220,9 @@ def no_handoff_meeting(context: RuleContext) -> QuerySet:
     a three-way meeting is held at all."""
     days = context.settings.meeting_within_days
     held_in_time = three_way_meetings().filter(handoff=OuterRef("pk")).alias(held_on=_held_on())
-    handoffs = Handoff.objects.filter(closed_on__lt=context.today - datetime.timedelta(days=days)).filter(
+    # Not the reminders' "meeting not scheduled" (lateness.meeting_late, within
+    # meeting_schedule_within_days): this drop is about a three-way meeting *held* in time.
+    handoffs = Handoff.objects.filter(closed_on__lt=lateness.closed_before(context.today, days)).filter(
         ~Exists(held_in_time.filter(held_on__lte=_days_after(OuterRef("closed_on"), days)))
     )
     return _drop_values(
@@ -250,12 +259,12 @@ def ownership_not_accepted(context: RuleContext) -> QuerySet:
     proposed one declined and nobody was proposed since. Dated the first day late (or
     the day of the decline); open while nobody has accepted."""
     days = context.settings.acceptance_within_days
-    deadline = _days_after(F("closed_on"), days)
-    late = Q(closed_on__lt=context.today - datetime.timedelta(days=days)) & (
-        Q(accepted_at__isnull=True) | Q(accepted_on__gt=deadline)
-    )
+    # Still not accepted past the deadline (what the pages mark late and the reminders
+    # chase), or accepted after it: a closed drop, accepted_at being in the past.
+    late_now = lateness.ownership_late(context.today, context.settings)
+    accepted_late = Q(accepted_on__gt=_days_after(F("closed_on"), days))
     handoffs = Handoff.objects.alias(accepted_on=TruncDate("accepted_at")).filter(
-        late | Q(status=HandoffStatus.DECLINED)
+        late_now | accepted_late | Q(status=HandoffStatus.DECLINED)
     )
     drop_date = models.Case(
         models.When(
@@ -280,7 +289,7 @@ def ownership_not_accepted(context: RuleContext) -> QuerySet:
 
 def step_overdue(context: RuleContext) -> QuerySet:
     """A hand-off step past its due date and still open. Dated the day after it was due."""
-    steps = HandoffStep.objects.filter(status=StepStatus.OPEN, due_on__lt=context.today)
+    steps = HandoffStep.objects.filter(lateness.step_late(context.today))
     return _drop_values(
         steps,
         code="step_overdue",
@@ -296,9 +305,8 @@ def missed_check_in(context: RuleContext) -> QuerySet:
     """A scheduled check-in still not done checkin_grace_days after its due date. Dated
     the first day past the grace period."""
     grace = context.settings.checkin_grace_days
-    checkins = CheckIn.objects.filter(
-        status=CheckInStatus.SCHEDULED, due_on__lt=context.today - datetime.timedelta(days=grace)
-    )
+    # Overdue past its grace period: it was already late `grace` days ago.
+    checkins = CheckIn.objects.filter(lateness.checkin_late(context.today - datetime.timedelta(days=grace)))
     return _drop_values(
         checkins,
         code="missed_check_in",

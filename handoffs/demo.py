@@ -1,100 +1,39 @@
-"""Demo pipeline: ~10 customer accounts with their contacts and ~30 deals in every
-stage, built through the services so that the timelines read as they would in use.
+"""Demo data of the handoffs app, for `manage.py seed_demo`.
 
-Called by `manage.py seed_demo` with the people of accounts.demo.seed_people().
+The pipeline: ~30 deals in every stage for the ~10 customers of accounts.demo, built
+through the services so that the timelines read as they would in use. Called with the
+people of accounts.demo.seed_people().
+
+The dropped-baton stories: a handful of customers whose deals and hand-offs each drop a
+baton of a different kind, written directly and back-dated over the last weeks, as
+history would have left them; followups.demo_report adds their check-ins and computes
+the report once.
 """
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
 
-from accounts.models import Account, User
-from accounts.services import account_create, contact_create
-from handoffs.choices import ContactRole, LeadSource, LostReason, Stage
-from handoffs.models import Deal
+from accounts.demo import demo_customer, seed_pipeline_customers
+from accounts.models import Account, Contact, User
+from handoffs.choices import (
+    ContactRole,
+    HandoffStatus,
+    LeadSource,
+    LostReason,
+    MeetingStatus,
+    PromiseStatus,
+    Stage,
+    StepOwnerRole,
+)
+from handoffs.models import Deal, DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Promise
 from handoffs.services.deals import deal_close, deal_contact_add, deal_create, deal_move_stage, promise_add
 
-# (name, domain, industry, size, owner username, contacts: (first, last, title))
-DEMO_ACCOUNTS = [
-    (
-        "Northwind Logistics",
-        "northwind.example",
-        "Logistics",
-        "251-1000",
-        "rita",
-        [("Hana", "Ito", "COO"), ("Marc", "Dubois", "Head of IT"), ("Priya", "Shah", "Finance director")],
-    ),
-    (
-        "Globex Retail",
-        "globex.example",
-        "Retail",
-        "1000+",
-        "rita",
-        [("Tom", "Reyes", "VP Operations"), ("Lena", "Fischer", "Store systems lead")],
-    ),
-    (
-        "Initech Health",
-        "initech.example",
-        "Healthcare",
-        "51-250",
-        "rita",
-        [("Omar", "Haddad", "CEO"), ("Julia", "Costa", "Practice manager")],
-    ),
-    (
-        "Umbrella Foods",
-        "umbrella.example",
-        "Food & beverage",
-        "251-1000",
-        "rita",
-        [("Grace", "Lee", "Procurement"), ("Ivan", "Petrov", "Plant manager")],
-    ),
-    (
-        "Stark Engineering",
-        "stark.example",
-        "Manufacturing",
-        "1000+",
-        "rita",
-        [("Nora", "Berg", "CTO"), ("Ravi", "Kumar", "Programme manager"), ("Ella", "Moss", "Controller")],
-    ),
-    (
-        "Wayne Property",
-        "wayne.example",
-        "Real estate",
-        "51-250",
-        "sam",
-        [("Ben", "Ortiz", "Managing director"), ("Sofia", "Rossi", "Office manager")],
-    ),
-    ("Acme Tooling", "acme.example", "Manufacturing", "11-50", "sam", [("Kai", "Wong", "Owner")]),
-    (
-        "Soylent Labs",
-        "soylent.example",
-        "Biotech",
-        "51-250",
-        "sam",
-        [("Maya", "Cohen", "Head of research"), ("Leo", "Novak", "IT manager")],
-    ),
-    (
-        "Hooli Media",
-        "hooli.example",
-        "Media",
-        "251-1000",
-        "sam",
-        [("Zoe", "Martin", "CMO"), ("Adam", "Kovacs", "Finance lead"), ("Iris", "Bauer", "Editor in chief")],
-    ),
-    (
-        "Vandelay Imports",
-        "vandelay.example",
-        "Wholesale",
-        "11-50",
-        "sam",
-        [("Art", "Vandelay", "Founder"), ("Rosa", "Diaz", "Operations")],
-    ),
-]
-
-# (account index, title, amount, stage, next step due in days (negative: overdue),
+# (index in accounts.demo.DEMO_ACCOUNTS, title, amount, stage, next step due in days (negative: overdue),
 #  expected close in days, number of contacts on the deal, promises)
 DEMO_DEALS = [
     (
@@ -145,25 +84,12 @@ OPEN_PATH = [Stage.QUALIFY, Stage.DISCOVER, Stage.PROPOSE, Stage.NEGOTIATE]
 
 
 def seed_handoffs_demo(people: dict[str, User]) -> None:
-    """Create the demo accounts, contacts and deals (idempotent: skipped if accounts exist)."""
+    """Create the demo pipeline: its customers (accounts.demo) and their deals
+    (idempotent: skipped if accounts exist)."""
     if Account.objects.exists():
         return
     today = timezone.localdate()
-    accounts = []
-    for name, domain, industry, size, owner_name, contacts in DEMO_ACCOUNTS:
-        owner = people[owner_name]
-        account = account_create(actor=owner, name=name, domain=domain, industry=industry, size=size)
-        for first, last, title in contacts:
-            contact_create(
-                actor=owner,
-                account=account,
-                first_name=first,
-                last_name=last,
-                title=title,
-                email=f"{first.lower()}.{last.lower()}@{domain}",
-                phone="+44 20 7946 0" + str(100 + len(accounts) * 10 + len(first))[-3:],
-            )
-        accounts.append(account)
+    accounts = seed_pipeline_customers(people)
 
     overdue: dict[int, int] = {}
     for position, (index, title, amount, stage, due_in, close_in, contact_count, promises) in enumerate(DEMO_DEALS):
@@ -225,3 +151,180 @@ def seed_handoffs_demo(people: dict[str, User]) -> None:
     # on save, so the demo ages them directly, as the passing days would have.
     for deal_id, due_in in overdue.items():
         Deal.objects.filter(pk=deal_id).update(next_step_due=today + datetime.timedelta(days=due_in))
+
+
+# --- the dropped-baton stories ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DroppedBatonStories:
+    """The stories' hand-offs that followups.demo_report gives check-ins."""
+
+    initech: Handoff  # complete, then never contacted
+    wayne: Handoff  # met without the customer
+    acme: Handoff  # done right, for contrast
+
+
+def utc_at(day: datetime.date, hour: int = 14) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
+
+
+def _deal(account: Account, owner: User, title: str, *, contacts: list[Contact], **values) -> Deal:
+    defaults = {
+        "owner": owner,
+        "team": owner.team,
+        "amount": Decimal("48000.00"),
+        "lead_source": LeadSource.REFERRAL,
+        "context_origin": "Referred by a happy customer.",
+        "context_needs": "A predictable onboarding for new sites.",
+        **values,
+    }
+    deal, _ = Deal.objects.get_or_create(account=account, title=title, defaults=defaults)
+    for contact in contacts:
+        DealContact.objects.get_or_create(deal=deal, contact=contact)
+    return deal
+
+
+def _won(account: Account, owner: User, title: str, closed_days_ago: int, today: datetime.date, **values) -> Deal:
+    return _deal(
+        account,
+        owner,
+        title,
+        stage=Stage.WON,
+        closed_on=today - datetime.timedelta(days=closed_days_ago),
+        close_reason="Best fit for their rollout.",
+        **values,
+    )
+
+
+def _handoff(deal: Deal, **values) -> Handoff:
+    handoff, _ = Handoff.objects.get_or_create(
+        deal=deal,
+        defaults={"closed_on": deal.closed_on, "rep": deal.owner, "team": deal.team, **values},
+    )
+    return handoff
+
+
+def _meeting(handoff: Handoff, held_on: datetime.date, attendees: list[User | Contact]) -> Meeting:
+    meeting = Meeting.objects.create(
+        handoff=handoff,
+        starts_at=utc_at(held_on, 10),
+        location="https://meet.example/handoff",
+        organizer=handoff.rep,
+        status=MeetingStatus.HELD,
+        held_at=utc_at(held_on, 11),
+        recorded_by=handoff.rep,
+    )
+    for person in attendees:
+        field = "contact" if isinstance(person, Contact) else "user"
+        MeetingAttendee.objects.create(meeting=meeting, attended=True, **{field: person})
+    return meeting
+
+
+def seed_dropped_baton_stories(people: dict[str, User]) -> DroppedBatonStories | None:
+    """One customer story per kind of dropped baton, up to the hand-off; None if the
+    stories are already there (idempotent by the first account's name)."""
+    if Account.objects.filter(name="Northwind Traders").exists():
+        return None
+    today = timezone.localdate()
+    rita, sam, dana, lee = people["rita"], people["sam"], people["dana"], people["lee"]
+    day = datetime.timedelta(days=1)
+
+    # Open deals: a next step that slipped (no_next_step) in a late stage with a single
+    # contact (single_threaded).
+    northwind, (nora,) = demo_customer("Northwind Traders", rita, "Nora Quist")
+    _deal(
+        northwind,
+        rita,
+        "Northwind — 40 seats",
+        contacts=[nora],
+        stage=Stage.NEGOTIATE,
+        next_step="Send the revised quote",
+        next_step_due=today - 9 * day,
+    )
+    umbrella, (ulrich,) = demo_customer("Umbrella Logistics", sam, "Ulrich Baum")
+    _deal(
+        umbrella,
+        sam,
+        "Umbrella — pilot",
+        contacts=[ulrich],
+        stage=Stage.PROPOSE,
+        next_step="Call back after their board meeting",
+        next_step_due=today - 23 * day,
+    )
+
+    # Won without context (no_context), a promise broken (promise_broken); its
+    # check-ins (followups.demo_report) show it never contacted since (ghosted,
+    # missed_check_in).
+    initech, (irene, ivan) = demo_customer("Initech", rita, "Irene Holm", "Ivan Petrov")
+    deal = _won(initech, rita, "Initech — rollout", 70, today, contacts=[irene, ivan], lead_source="")
+    initech_handoff = _handoff(
+        deal,
+        status=HandoffStatus.COMPLETE,
+        delivery_owner=dana,
+        proposed_owner=dana,
+        accepted_at=utc_at(deal.closed_on + day),
+    )
+    _meeting(initech_handoff, deal.closed_on + 4 * day, [rita, dana, irene])
+    Promise.objects.create(
+        deal=deal,
+        description="Data import done before go-live",
+        status=PromiseStatus.BROKEN,
+        reviewed_at=utc_at(today - 12 * day),
+        status_note="Go-live happened without the import.",
+    )
+
+    # Nobody accepted, no meeting, a step overdue (ownership_not_accepted,
+    # no_handoff_meeting, step_overdue).
+    hooli, (hana,) = demo_customer("Hooli Retail", sam, "Hana Sato")
+    deal = _won(hooli, sam, "Hooli — stores", 18, today, contacts=[hana])
+    handoff = _handoff(
+        deal, status=HandoffStatus.OWNER_PROPOSED, proposed_owner=lee, proposed_at=utc_at(deal.closed_on)
+    )
+    HandoffStep.objects.create(
+        handoff=handoff,
+        position=1,
+        title="Contract countersigned",
+        owner_role=StepOwnerRole.SALES_OPS,
+        due_on=deal.closed_on + day,
+    )
+
+    # Declined and left with nobody (ownership_not_accepted).
+    stark, (sven,) = demo_customer("Stark Components", rita, "Sven Ek")
+    deal = _won(stark, rita, "Stark — phase 1", 6, today, contacts=[sven])
+    _handoff(
+        deal,
+        status=HandoffStatus.DECLINED,
+        declined_by=lee,
+        declined_at=utc_at(today - 4 * day),
+        decline_reason="No capacity before next quarter.",
+    )
+
+    # A "hand-off meeting" without the customer (incomplete_meeting, so also
+    # no_handoff_meeting) where the promises were never reviewed (promise_unconfirmed).
+    wayne, (wanda,) = demo_customer("Wayne Foods", sam, "Wanda Roy")
+    deal = _won(wayne, sam, "Wayne — plants", 32, today, contacts=[wanda])
+    wayne_handoff = _handoff(
+        deal,
+        status=HandoffStatus.MEETING_HELD,
+        delivery_owner=lee,
+        proposed_owner=lee,
+        accepted_at=utc_at(deal.closed_on + 2 * day),
+    )
+    _meeting(wayne_handoff, deal.closed_on + 6 * day, [sam, lee])
+    Promise.objects.create(deal=deal, description="Weekly status call", status=PromiseStatus.OPEN)
+
+    # A hand-off done right, for contrast: accepted, met in time (and checked in).
+    acme, (alice,) = demo_customer("Acme Robotics", rita, "Alice Marsh")
+    deal = _won(acme, rita, "Acme — line 2", 12, today, contacts=[alice])
+    acme_handoff = _handoff(
+        deal,
+        status=HandoffStatus.MEETING_HELD,
+        delivery_owner=dana,
+        proposed_owner=dana,
+        accepted_at=utc_at(deal.closed_on + day),
+    )
+    _meeting(acme_handoff, deal.closed_on + 3 * day, [rita, dana, alice])
+    Promise.objects.create(deal=deal, description="SSO included", status=PromiseStatus.CONFIRMED)
+
+    return DroppedBatonStories(initech=initech_handoff, wayne=wayne_handoff, acme=acme_handoff)

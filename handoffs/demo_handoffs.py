@@ -1,5 +1,5 @@
 """Demo hand-offs in every status, some overdue, driven through the services so that
-their timelines read as they would in use.
+their timelines read as they would in use, for customers of accounts.demo.
 
 Called by `manage.py seed_demo` (after handoffs.demo) with the people of
 accounts.demo.seed_people(): maria (sales manager), rita and sam (reps), oscar
@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from accounts.demo import handoff_customer
 from accounts.models import Account, User
-from accounts.services import account_create, contact_create
 from handoffs.choices import ContactRole, LeadSource, Stage, StepOwnerRole
 from handoffs.models import Handoff, Meeting
 from handoffs.services.deals import deal_close, deal_contact_add, deal_create, deal_move_stage, promise_add
@@ -70,18 +70,7 @@ DEMO_HANDOFFS = [
 
 
 def _won_deal(spec: DemoHandoff, rep: User, today: datetime.date):
-    account = account_create(actor=rep, name=spec.account, domain=spec.domain, industry="Services", size="51-250")
-    first = contact_create(
-        actor=rep,
-        account=account,
-        first_name="Alex",
-        last_name=spec.account.split()[0],
-        title="Operations director",
-        email=f"alex@{spec.domain}",
-    )
-    second = contact_create(
-        actor=rep, account=account, first_name="Sasha", last_name="Reed", title="IT lead", email=f"sasha@{spec.domain}"
-    )
+    account, first, second = handoff_customer(rep, name=spec.account, domain=spec.domain)
     deal = deal_create(
         actor=rep,
         account=account,

@@ -9,11 +9,12 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts.choices import CompanySize
+from accounts.common.expressions import InSubquery
 from accounts.models import Account, Contact, User
+from handoffs import lateness
 from handoffs.choices import OPEN_STAGES, Stage
 from handoffs.models import Deal, DealContact
 from handoffs.selectors.deals import deal_owner_choices
-from handoffs.selectors.expressions import InSubquery
 
 OPEN = "open"
 CLOSED = "closed"
@@ -94,7 +95,8 @@ class DealFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset: QuerySet[Deal], name: str, value: bool) -> QuerySet[Deal]:
         if not value:
             return queryset
-        return queryset.filter(stage__in=OPEN_STAGES, next_step_due__lt=timezone.localdate())
+        # The current zone's date: in a request, the user's (UserTimezoneMiddleware).
+        return queryset.filter(lateness.next_step_late(timezone.localdate()))
 
 
 class AccountFilter(django_filters.FilterSet):

@@ -1,5 +1,5 @@
-"""Reads of check-ins: whose check-ins a user may see and work, the "My check-ins"
-sections, an account's check-ins and the calendar feed's items.
+"""Reads of check-ins: the "My check-ins" sections, an account's check-ins and the
+calendar feed's items, scoped to the check-ins the user may work (followups.access).
 
 Every query decides its select_related here, so that pages run a fixed number of
 queries whatever the number of rows.
@@ -14,13 +14,13 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from accounts.choices import Role
 from accounts.models import Account, User
+from followups.access import checkins_workable_by, handoffs_checkins_addable_by
 from followups.choices import CheckInStatus
+from followups.lateness import checkin_late
 from followups.models import CheckIn
 from handoffs.choices import HandoffStatus
 from handoffs.models import Handoff, Meeting
-from handoffs.selectors.expressions import InSubquery
 
 # A hand-off in one of these states has a delivery owner who accepted it.
 ACCEPTED_HANDOFF_STATUSES = frozenset(
@@ -44,42 +44,6 @@ def user_local_today(user: User) -> datetime.date:
 
 def _with_related(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
     return queryset.select_related("account", "rep__team", "handoff__deal", "handoff__delivery_owner", "opened_deal")
-
-
-def checkins_workable_by(user: User) -> QuerySet[CheckIn]:
-    """The check-ins `user` may log or reschedule: their own; a manager's also those of
-    their team's members; an admin's all. Anyone else's are invisible (404)."""
-    if not user.is_authenticated or not user.is_active:
-        return CheckIn.objects.none()
-    if user.is_admin_role:
-        return CheckIn.objects.all()
-    if user.is_manager:
-        # On the check-in's own rep_id (`= ANY(ARRAY(...))`): the index on (rep, status,
-        # due_on) answers it, where `rep__team__manager` joined users and teams to every row.
-        team_reps = User.objects.filter(team__manager=user).order_by().values("pk")
-        return CheckIn.objects.filter(Q(rep=user) | InSubquery("rep_id", team_reps))
-    return CheckIn.objects.filter(rep=user)
-
-
-def checkin_workable_in_memory(user: User, checkin: CheckIn) -> bool:
-    """checkins_workable_by for one loaded check-in (its rep's team selected), without a
-    query: for showing or hiding buttons. The views and services still use the queryset."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_admin_role or checkin.rep_id == user.pk:
-        return True
-    return user.is_manager and checkin.rep.team is not None and checkin.rep.team.manager_id == user.pk
-
-
-def checkin_reps_for(user: User) -> QuerySet[User]:
-    """The reps whose check-ins `user` may filter "My check-ins" by: a manager's team
-    members, every rep for an admin, nobody else for a rep."""
-    reps = User.objects.filter(role=Role.REP, is_active=True)
-    if user.is_admin_role:
-        return reps
-    if user.is_manager:
-        return reps.filter(team__manager=user)
-    return reps.none()
 
 
 @dataclass
@@ -123,7 +87,7 @@ def checkin_sections_for(user: User, *, rep: User | None = None) -> CheckinSecti
     scheduled = _with_related(workable.filter(status=CheckInStatus.SCHEDULED)).order_by("due_on", "id")
     horizon = today + datetime.timedelta(days=UPCOMING_DAYS)
     totals = workable.filter(status=CheckInStatus.SCHEDULED, due_on__lte=horizon).aggregate(
-        overdue=Count("id", filter=Q(due_on__lt=today)),
+        overdue=Count("id", filter=checkin_late(today)),
         due_today=Count("id", filter=Q(due_on=today)),
         upcoming=Count("id", filter=Q(due_on__gt=today)),
     )
@@ -131,7 +95,7 @@ def checkin_sections_for(user: User, *, rep: User | None = None) -> CheckinSecti
     return CheckinSections(
         today=today,
         due_today=list(scheduled.filter(due_on=today)[:SECTION_LIMIT]),
-        overdue=_mark_days_overdue(list(scheduled.filter(due_on__lt=today)[:SECTION_LIMIT]), today),
+        overdue=_mark_days_overdue(list(scheduled.filter(checkin_late(today))[:SECTION_LIMIT]), today),
         upcoming=list(scheduled.filter(due_on__gt=today, due_on__lte=horizon)[:SECTION_LIMIT]),
         recently_done=list(
             _with_related(workable.filter(status=CheckInStatus.DONE, done_at__gte=done_since)).order_by(
@@ -148,7 +112,7 @@ def overdue_checkins_page(user: User, *, rep: User | None = None, page_number: s
     """Every overdue check-in `user` may work (optionally `rep`'s), most overdue first,
     one page of OVERDUE_PAGE_SIZE at a time: a COUNT and a page, both index ranges."""
     today = user_local_today(user)
-    overdue = _with_related(_workable_for(user, rep).filter(status=CheckInStatus.SCHEDULED, due_on__lt=today))
+    overdue = _with_related(_workable_for(user, rep).filter(checkin_late(today)))
     page = Paginator(overdue.order_by("due_on", "id"), OVERDUE_PAGE_SIZE).get_page(page_number)
     page.object_list = _mark_days_overdue(list(page.object_list), today)
     return page
@@ -192,11 +156,6 @@ def feed_meetings_for(user: User) -> QuerySet[Meeting]:
 
 def handoffs_open_to_checkins_for(user: User) -> QuerySet[Handoff]:
     """Accepted hand-offs to which `user` may add a check-in by hand: their own as the
-    rep, their team's as a manager, all for an admin."""
+    rep, their team's as a manager, all for an admin (followups.access)."""
     handoffs = Handoff.objects.filter(delivery_owner__isnull=False, status__in=ACCEPTED_HANDOFF_STATUSES)
-    handoffs = handoffs.select_related("deal__account", "rep")
-    if user.is_admin_role:
-        return handoffs
-    if user.is_manager:
-        return handoffs.filter(Q(rep=user) | Q(rep__team__manager=user))
-    return handoffs.filter(rep=user)
+    return handoffs.filter(handoffs_checkins_addable_by(user)).select_related("deal__account", "rep")

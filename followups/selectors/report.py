@@ -13,8 +13,9 @@ latency percentiles: PostgreSQL computes them in SQL (percentile_cont), other
 databases get the same rows and the same interpolation in Python (percentile_cont
 below).
 
-Permissions are decided here: a manager sees their team (by the deal's sales team or
-the delivery owner's team), an admin everything, anyone else nothing.
+Who sees which teams, and which rows belong to a team (by the deal's sales team or the
+delivery owner's team), is followups/access.py: a manager their teams, an admin
+everything, anyone else nothing.
 """
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection, models
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.links import absolute_url
+from accounts.common.links import absolute_url
 from accounts.models import Account, Team, User
-from followups.choices import CheckInStatus, HeartbeatName
+from followups.access import (
+    accounts_of_teams,
+    checkins_of_teams,
+    drops_of_teams,
+    handoffs_of_teams,
+    latencies_of_teams,
+    report_team_ids,
+)
+from followups.choices import HeartbeatName
+from followups.lateness import checkin_late
 from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
 from followups.rules import DROP_CODES, RULES
 from handoffs.choices import HandoffStatus
@@ -55,43 +63,6 @@ LATENCY_FIELDS = {
     "days_to_first_checkin": "time_to_first_checkin",
 }
 WAITING_FOR_OWNER = [HandoffStatus.AWAITING_OWNER, HandoffStatus.DECLINED]
-
-
-# --- scope -----------------------------------------------------------------------------
-
-
-def report_allowed_teams(user: User) -> QuerySet[Team]:
-    """The teams whose report the user may read: an admin all, a manager the teams they
-    manage (else their own team). Anyone else may read no report (PermissionDenied)."""
-    if user.is_admin_role:
-        return Team.objects.all()
-    if not user.is_manager:
-        raise PermissionDenied("Only managers and admins see the dropped-baton report.")
-    managed = Team.objects.filter(manager=user)
-    if managed.exists():
-        return managed
-    return Team.objects.filter(pk=user.team_id)
-
-
-def report_team_ids(user: User, *, team_id: int | None = None) -> list[int] | None:
-    """The team ids a report covers (None: every team, for an admin with no filter).
-
-    A team the user may not see is a 404, whether it exists or not, so that nobody can
-    probe other teams' ids."""
-    allowed = report_allowed_teams(user)
-    if team_id is not None:
-        if not allowed.filter(pk=team_id).exists():
-            raise Http404("No such team in your report.")
-        return [team_id]
-    if user.is_admin_role:
-        return None
-    return list(allowed.values_list("pk", flat=True))
-
-
-def _drop_scope(team_ids: list[int] | None) -> Q:
-    if team_ids is None:
-        return Q()
-    return Q(team_id__in=team_ids) | Q(owner_team_id__in=team_ids)
 
 
 # --- periods ---------------------------------------------------------------------------
@@ -288,7 +259,7 @@ def _breakdowns(team_ids: list[int] | None, period: Period, previous: Period) ->
     The whole months and weeks come from DropRollup (one query); the odd days at the
     ends of custom periods from DroppedBaton (one more query, only when there are any),
     as grain "drop" rows carrying the rep, the delivery owner and the team at once."""
-    scope = _drop_scope(team_ids)
+    scope = drops_of_teams(team_ids)
     current_parts, previous_parts = period_parts(period), period_parts(previous)
     in_current = Q(starts_on__gte=period.start)
     yield from (
@@ -319,7 +290,7 @@ def weekly_counts(team_ids: list[int] | None, weeks: list[datetime.date]) -> dic
     """New drops per (Monday, code) of the given weeks, from the roll-up."""
     rows = (
         DropRollup.objects.filter(
-            _drop_scope(team_ids),
+            drops_of_teams(team_ids),
             bucket=DropRollup.Bucket.WEEK,
             grain=DropRollup.Grain.TEAM,
             starts_on__range=(weeks[0], weeks[-1]),
@@ -375,15 +346,11 @@ def _figures(columns: list[list[float | None]]) -> dict[str, tuple[float | None,
     }
 
 
-def _latency_scope(team_ids: list[int] | None) -> Q:
-    return Q() if team_ids is None else Q(team_id__in=team_ids)
-
-
 def _latency_rows(team_ids: list[int] | None, first: datetime.date, last: datetime.date) -> QuerySet:
     """The HandoffLatency rows of hand-offs closed from `first` to `last`: rep, team,
     the Monday of the close and the three durations."""
     return (
-        HandoffLatency.objects.filter(_latency_scope(team_ids), closed_on__range=(first, last))
+        HandoffLatency.objects.filter(latencies_of_teams(team_ids), closed_on__range=(first, last))
         .order_by()
         .annotate(close_week=TruncWeek("closed_on", output_field=models.DateField()))
         .values_list("rep_id", "team_id", "close_week", *LATENCY_FIELDS.values())
@@ -580,7 +547,7 @@ def drop_list(user: User, *, filters: DropFilters, team_id: int | None = None) -
     """The drops behind one number of the report, the dashboard or an account panel:
     the same rows the count counted, with what the list shows joined in."""
     team_ids = report_team_ids(user, team_id=team_id)
-    drops = DroppedBaton.objects.filter(_drop_scope(team_ids))
+    drops = DroppedBaton.objects.filter(drops_of_teams(team_ids))
     if filters.code:
         drops = drops.filter(code=filters.code)
     if filters.period:
@@ -637,9 +604,7 @@ LEAST_HEALTHY_LIMIT = 10
 
 
 def least_healthy_accounts(team_ids: list[int] | None, *, limit: int = LEAST_HEALTHY_LIMIT) -> list[Account]:
-    accounts = Account.objects.filter(health_score__lt=100).select_related("owner")
-    if team_ids is not None:
-        accounts = accounts.filter(Q(team_id__in=team_ids) | Q(owner__team_id__in=team_ids))
+    accounts = Account.objects.filter(accounts_of_teams(team_ids), health_score__lt=100).select_related("owner")
     return list(accounts.order_by("health_score", "name")[:limit])
 
 
@@ -649,7 +614,7 @@ def dashboard_for(user: User, *, today: datetime.date | None = None) -> Dashboar
     team_ids = report_team_ids(user)
     # Every month's roll-up rows hold all drops, so their open counts add up to the open drops.
     open_counts = dict(
-        DropRollup.objects.filter(_drop_scope(team_ids), bucket=DropRollup.Bucket.MONTH, grain=DropRollup.Grain.TEAM)
+        DropRollup.objects.filter(drops_of_teams(team_ids), bucket=DropRollup.Bucket.MONTH, grain=DropRollup.Grain.TEAM)
         .order_by()
         .values_list("code")
         .annotate(count=Sum("open_count"))
@@ -657,14 +622,9 @@ def dashboard_for(user: User, *, today: datetime.date | None = None) -> Dashboar
     open_drops = [{"code": code, "label": RULES[code].label, "count": open_counts.get(code, 0)} for code in DROP_CODES]
 
     handoffs = Handoff.objects.filter(status__in=WAITING_FOR_OWNER)
-    checkins = CheckIn.objects.filter(status=CheckInStatus.SCHEDULED, due_on__lt=today)
-    if team_ids is not None:
-        handoffs = handoffs.filter(
-            Q(team_id__in=team_ids) | Q(proposed_owner__team_id__in=team_ids) | Q(declined_by__team_id__in=team_ids)
-        )
-        # The check-ins of the reps of the team: filtering on the rep alone lets PostgreSQL
-        # join the ~20k overdue rows (partial index) to the users only, not to the hand-offs.
-        checkins = checkins.filter(rep__team_id__in=team_ids)
+    checkins = CheckIn.objects.filter(checkin_late(today))
+    handoffs = handoffs.filter(handoffs_of_teams(team_ids))
+    checkins = checkins.filter(checkins_of_teams(team_ids))
     waiting = list(
         handoffs.select_related("deal__account", "rep", "proposed_owner", "declined_by").order_by("closed_on", "id")[
             :WAITING_LIMIT

@@ -18,9 +18,10 @@ from accounts.choices import EventVerb
 from accounts.models import OrganisationSettings, User
 from accounts.services import event_record
 from accounts.validators import validate_plausible_date
+from followups.access import checkins_workable_by, user_may_add_checkin
 from followups.choices import Channel, CheckInStatus, NotificationKind, Sentiment
 from followups.models import CheckIn, CheckInReschedule
-from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, checkins_workable_by, user_local_today
+from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, user_local_today
 from followups.services.notifications import notification_create
 from handoffs.choices import LeadSource
 from handoffs.models import Deal, Handoff
@@ -120,8 +121,7 @@ def checkins_schedule_for_handoff(*, handoff_id: int) -> list[CheckIn]:
 def checkin_add(*, actor: User, handoff: Handoff, due_on: datetime.date) -> CheckIn:
     """Schedule an extra check-in by hand (outside the cadence) for the hand-off's rep."""
     handoff = Handoff.objects.select_related("deal__account", "rep", "rep__team").get(pk=handoff.pk)
-    may_add = actor.is_admin_role or actor.pk == handoff.rep_id or (handoff.rep.manager == actor)
-    if not may_add:
+    if not user_may_add_checkin(actor, handoff):
         raise ValidationError("Only the rep of this hand-off (or their manager) may add a check-in.")
     if handoff.delivery_owner_id is None or handoff.status not in ACCEPTED_HANDOFF_STATUSES:
         raise ValidationError("Check-ins start once a delivery owner has accepted the hand-off.")

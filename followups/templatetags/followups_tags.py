@@ -4,8 +4,9 @@ knowing about it (the account page's check-in panel)."""
 from django import template
 
 from accounts.models import Account
+from followups.access import checkin_workable_in_memory
 from followups.models import CheckIn
-from followups.selectors.checkins import checkin_workable_in_memory, checkins_for_account
+from followups.selectors.checkins import checkins_for_account
 
 register = template.Library()
 

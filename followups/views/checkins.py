@@ -9,15 +9,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.access import role_required
 from accounts.choices import Role
-from accounts.forms import add_service_error
-from accounts.http import safe_next_url
-from accounts.permissions import role_required
+from accounts.common.forms import add_service_error
+from accounts.common.http import safe_next_url
+from followups.access import checkin_reps_for, checkins_workable_by
 from followups.forms import CheckinAddForm, CheckinLogForm, CheckinRescheduleForm
 from followups.selectors.checkins import (
-    checkin_reps_for,
     checkin_sections_for,
-    checkins_workable_by,
     handoffs_open_to_checkins_for,
     overdue_checkins_page,
     user_local_today,

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.access import role_required
 from accounts.choices import Role
-from accounts.permissions import role_required
 from followups.selectors.report import dashboard_for
 
 

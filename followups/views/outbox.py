@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import role_required
 from accounts.choices import Role
-from accounts.permissions import role_required
 from followups.choices import MessagePurpose, MessageStatus
 from followups.selectors.outbox import (
     ADMIN_STATUS_TABS,

@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import role_required
 from accounts.choices import Role
-from accounts.http import parse_id
-from accounts.permissions import role_required
+from accounts.common.http import parse_id
+from followups.access import report_allowed_teams, report_team_ids
 from followups.csv_export import csv_response
 from followups.forms_report import DEFAULT_PERIOD, ReportPeriodForm
 from followups.rules import DROP_CODES, RULES
@@ -22,9 +23,7 @@ from followups.selectors.report import (
     DropFilters,
     ReportSummary,
     drop_list,
-    report_allowed_teams,
     report_summary,
-    report_team_ids,
 )
 from followups.services.report import report_refresh
 

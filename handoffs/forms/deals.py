@@ -10,12 +10,12 @@ from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.utils import timezone
 
+from accounts.access import account_users_assignable_by, user_may_reassign
 from accounts.models import User
-from accounts.selectors import account_users_assignable_by
 from accounts.validators import validate_plausible_date
+from handoffs.access import accounts_visible_to
 from handoffs.choices import OPEN_STAGES, ContactRole, LostReason, Stage
 from handoffs.models import MAX_DEAL_AMOUNT, Deal
-from handoffs.selectors.accounts import accounts_visible_to
 from handoffs.selectors.deals import contacts_addable_to
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -85,7 +85,7 @@ class DealForm(forms.ModelForm):
         if "next_step" in self.fields:
             self.fields["next_step"].required = True
             self.fields["next_step_due"].required = True
-        if actor.is_manager or actor.is_admin_role:
+        if user_may_reassign(actor):
             self.fields["owner"] = forms.ModelChoiceField(
                 queryset=account_users_assignable_by(actor).order_by("first_name", "last_name"),
                 initial=self.instance.owner_id if self.is_edit else actor.pk,

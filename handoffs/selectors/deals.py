@@ -1,10 +1,5 @@
-"""Reads of deals: who may see and change which deal, and the pipeline pages.
-
-Visibility (issue 3): reps see their own deals and their team's; managers their
-teams' (a delivery manager also the deals their delivery leads are handed); delivery
-leads the deals of the accounts they own or are proposed for; admins every deal.
-Changing a deal: reps their own, managers their teams', admins all; delivery leads none.
-"""
+"""Reads of deals: the pipeline pages, each scoped to the deals the user may read
+(handoffs.access.deals_visible_to, which also says who may change a deal)."""
 
 from __future__ import annotations
 
@@ -26,64 +21,24 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.common.expressions import InSubquery
+from accounts.common.timeline import TimelinePage, timeline_page
 from accounts.models import Contact, OrganisationSettings, TimelineEvent, User
-from accounts.selectors import TimelinePage, team_scope_ids, timeline_page
+from handoffs import lateness
+from handoffs.access import deals_visible_to
 from handoffs.choices import OPEN_STAGES, Stage
 from handoffs.models import Deal, DealContact, Promise
-from handoffs.selectors.accounts import accounts_visible_to, handoffs_handed_to, team_member_ids
-from handoffs.selectors.expressions import InSubquery
 
 # A column shows this many cards; the rest are one click away in the list.
 BOARD_COLUMN_LIMIT = 25
 MY_DAY_LIST_LIMIT = 50
 BOARD_CLOSED_WITHIN_DAYS = 30
 STAGE_ORDER = {stage: position for position, stage in enumerate(Stage.values)}
-
-
-def deals_visible_to(user: User) -> QuerySet[Deal]:
-    """Every deal `user` may read (a queryset to filter further)."""
-    deals = Deal.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return deals.none()
-    if user.is_admin_role:
-        return deals
-    if user.is_delivery:
-        return deals.filter(account__in=accounts_visible_to(user).values("pk"))
-    scope = team_scope_ids(user)
-    visible = Q(owner=user)
-    if scope:
-        # Every arm filters on the deal's own columns (or an id list computed once), so
-        # PostgreSQL answers the OR with a BitmapOr of indexes instead of joining the
-        # users to every deal. A deal's team is its owner's team when it was opened or
-        # handed over; the owner's current team still counts (someone who changed team).
-        members = team_member_ids(scope)
-        visible |= Q(team_id__in=scope) | InSubquery("owner_id", members)
-        if user.is_manager:
-            visible |= InSubquery("pk", handoffs_handed_to(members).values("deal_id"))
-    return deals.filter(visible)
-
-
-def deal_editable_by(user: User, deal: Deal, *, scope: set[int] | None = None) -> bool:
-    """Whether `user` may change `deal` (edit, move, close, add contacts and promises)."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_admin_role:
-        return True
-    if user.is_rep:
-        return deal.owner_id == user.pk
-    if user.is_manager:
-        scope = team_scope_ids(user) if scope is None else scope
-        return deal.owner_id == user.pk or deal.team_id in scope
-    return False
-
-
-def deal_reopenable_by(user: User, deal: Deal) -> bool:
-    """Reopening a closed deal is for the managers who may change it, and admins."""
-    return (user.is_manager or user.is_admin_role) and deal_editable_by(user, deal)
 
 
 def contact_count() -> Coalesce:
@@ -106,12 +61,19 @@ def stage_rank() -> Case:
     )
 
 
-def deal_list_queryset(user: User) -> QuerySet[Deal]:
+def next_step_is_late(today: datetime.date | None = None) -> Expression:
+    """An annotation: the deal's next step is late (handoffs.lateness, as the reminders
+    and the report see it), for the pages' "overdue" markers. `today` defaults to the
+    current zone's date: in a request, the user's."""
+    return lateness.as_flag(lateness.next_step_late(today or timezone.localdate()))
+
+
+def deal_list_queryset(user: User, *, today: datetime.date | None = None) -> QuerySet[Deal]:
     """The deal list before filtering: one query per page, whatever the rows."""
     return (
         deals_visible_to(user)
         .select_related("account", "owner")
-        .annotate(contact_count=contact_count(), stage_rank=stage_rank())
+        .annotate(contact_count=contact_count(), stage_rank=stage_rank(), next_step_is_late=next_step_is_late(today))
     )
 
 
@@ -121,6 +83,7 @@ def deal_for_detail(user: User, pk: int) -> Deal:
     queryset = (
         deals_visible_to(user)
         .select_related("account", "account__owner", "owner", "team", "handoff")
+        .annotate(next_step_is_late=next_step_is_late())
         .prefetch_related(
             Prefetch("deal_contacts", queryset=DealContact.objects.select_related("contact")),
             Prefetch("promises", queryset=Promise.objects.select_related("created_by")),
@@ -188,7 +151,7 @@ def board_columns(deals: QuerySet[Deal], *, today: datetime.date | None = None) 
     ranked = sorted(
         Deal.objects.filter(pk__in=list(positions))
         .select_related("account", "owner")
-        .annotate(contact_count=contact_count()),
+        .annotate(contact_count=contact_count(), next_step_is_late=next_step_is_late(today)),
         key=lambda deal: positions[deal.pk],
     )
     by_stage: dict[str, list[Deal]] = {stage: [] for stage in Stage.values}
@@ -223,7 +186,7 @@ def my_day(user: User, *, today: datetime.date | None = None) -> MyDay:
     first_of_month = today.replace(day=1)
     last_of_month = today.replace(day=calendar.monthrange(today.year, today.month)[1])
     return MyDay(
-        overdue=list(mine.filter(next_step_due__lt=today).order_by("next_step_due", "pk")[:MY_DAY_LIST_LIMIT]),
+        overdue=list(mine.filter(lateness.next_step_late(today)).order_by("next_step_due", "pk")[:MY_DAY_LIST_LIMIT]),
         due_today=list(mine.filter(next_step_due=today).order_by("pk")[:MY_DAY_LIST_LIMIT]),
         closing_this_month=list(
             mine.filter(expected_close_date__range=(first_of_month, last_of_month)).order_by(

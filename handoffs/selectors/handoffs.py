@@ -1,11 +1,6 @@
-"""Reads of hand-offs: who may see which, the list pages, the detail page and the
-customer's signed status link.
-
-Visibility follows the deal's (handoffs.selectors.deals.deals_visible_to): reps see
-their own and their team's, managers their teams' (a delivery manager also those
-proposed to or owned by their delivery leads), delivery leads those proposed to or
-owned by them, admins all.
-"""
+"""Reads of hand-offs: the list pages, the detail page and the customer's signed status
+link, each scoped to the hand-offs the user may read (handoffs.access.handoffs_visible_to,
+which also says who may manage and work a hand-off)."""
 
 from __future__ import annotations
 
@@ -14,70 +9,37 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import Contact, OrganisationSettings, User
-from accounts.selectors import team_scope_ids
-from handoffs.choices import HandoffStatus, MeetingStatus, StepStatus
-from handoffs.models import Deal, DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
-from handoffs.selectors.accounts import team_member_ids
-from handoffs.selectors.expressions import InSubquery
+from handoffs import lateness
+from handoffs.access import handoffs_visible_to
+from handoffs.choices import HandoffStatus, MeetingStatus
+from handoffs.models import DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
 
-NOT_ACCEPTED_STATUSES = [HandoffStatus.AWAITING_OWNER, HandoffStatus.OWNER_PROPOSED, HandoffStatus.DECLINED]
 CUSTOMER_LINK_SALT = "handoffs.customer_status"
-
-
-def handoffs_visible_to(user: User) -> QuerySet[Handoff]:
-    """Every hand-off `user` may read (a queryset to filter further).
-
-    The same rule as deals_visible_to, written on the hand-off's own columns: its deal
-    among the deals the user's team owns (`deal_id IN (...)`, answered by the deal
-    indexes on owner and team and hashed once), and for managers the hand-offs proposed
-    to or owned by their team's delivery leads. No join, no subquery per deal, so the
-    paginator's COUNT is one scan of the hand-off table."""
-    if not user.is_authenticated or not user.is_active:
-        return Handoff.objects.none()
-    if user.is_admin_role:
-        return Handoff.objects.all()
-    if user.is_delivery:
-        return Handoff.objects.filter(Q(proposed_owner=user) | Q(delivery_owner=user))
-    scope = team_scope_ids(user)
-    members = team_member_ids(scope)
-    # `= ANY(ARRAY(members))`: the members are read once and the deal indexes on owner
-    # and team answer the OR (a BitmapOr); the deal ids are then hashed once.
-    team_deals = Deal.objects.filter(Q(owner_id=user.pk) | Q(team_id__in=scope) | InSubquery("owner_id", members))
-    visible = Q(deal_id__in=team_deals.order_by().values("pk"))
-    if user.is_manager:
-        visible |= InSubquery("proposed_owner_id", members) | InSubquery("delivery_owner_id", members)
-    return Handoff.objects.filter(visible)
-
-
-def _late_thresholds(today: datetime.date) -> tuple[Q, Q]:
-    """No owner accepted in time, no meeting held in time (the organisation's thresholds),
-    as conditions on the hand-off's own columns."""
-    org = OrganisationSettings.load()
-    not_accepted_late = Q(
-        status__in=NOT_ACCEPTED_STATUSES,
-        closed_on__lt=today - datetime.timedelta(days=org.acceptance_within_days),
-    )
-    meeting_late = Q(
-        status__in=[*NOT_ACCEPTED_STATUSES, HandoffStatus.ACCEPTED],
-        meeting_held_at__isnull=True,
-        closed_on__lt=today - datetime.timedelta(days=org.meeting_schedule_within_days),
-    )
-    return not_accepted_late, meeting_late
 
 
 def overdue_condition(today: datetime.date) -> Q:
     """A filter for overdue hand-offs: an open step past its date, or not accepted / no
-    meeting in time. The late steps are one `IN (...)` read from the partial index
-    handoff_step_open_due_idx and hashed once, not a subquery run per hand-off."""
-    late_steps = HandoffStep.objects.filter(status=StepStatus.OPEN, due_on__lt=today).values("handoff_id")
-    not_accepted_late, meeting_late = _late_thresholds(today)
-    return Q(pk__in=late_steps) | not_accepted_late | meeting_late
+    meeting scheduled in time (handoffs.lateness, the reminders' rules too). The late
+    steps are one `IN (...)` read from the partial index handoff_step_open_due_idx and
+    hashed once, not a subquery run per hand-off."""
+    org = OrganisationSettings.load()
+    late_steps = HandoffStep.objects.filter(lateness.step_late(today)).values("handoff_id")
+    return Q(pk__in=late_steps) | lateness.ownership_late(today, org) | lateness.meeting_late(today, org)
 
 
 def with_overdue(handoffs: QuerySet[Handoff], *, today: datetime.date | None = None) -> QuerySet[Handoff]:
@@ -89,31 +51,37 @@ def with_overdue(handoffs: QuerySet[Handoff], *, today: datetime.date | None = N
 
 
 def attach_overdue(handoffs: list[Handoff], *, today: datetime.date | None = None) -> list[Handoff]:
-    """Set `overdue_step_count` and `is_overdue` on already loaded hand-offs (a page):
-    one grouped query over the open steps of these rows only, whatever their number."""
+    """Set `overdue_step_count`, `ownership_is_late`, `meeting_is_late` and `is_overdue`
+    on already loaded hand-offs (a page): one query over these rows only, whatever their
+    number, asking the database the same predicates as the filter and the reminders."""
     today = today or timezone.localdate()
-    late_counts: dict[int, int] = {}
-    if handoffs:
-        late_counts = dict(
-            HandoffStep.objects.filter(
-                handoff_id__in={handoff.pk for handoff in handoffs}, status=StepStatus.OPEN, due_on__lt=today
-            )
-            .values("handoff_id")
-            .annotate(late=Count("id"))
-            .values_list("handoff_id", "late")
-        )
     org = OrganisationSettings.load()
-    accept_by = today - datetime.timedelta(days=org.acceptance_within_days)
-    meet_by = today - datetime.timedelta(days=org.meeting_schedule_within_days)
-    for handoff in handoffs:
-        handoff.overdue_step_count = late_counts.get(handoff.pk, 0)
-        not_accepted_late = handoff.status in NOT_ACCEPTED_STATUSES and handoff.closed_on < accept_by
-        meeting_late = (
-            handoff.status in (*NOT_ACCEPTED_STATUSES, HandoffStatus.ACCEPTED)
-            and handoff.meeting_held_at is None
-            and handoff.closed_on < meet_by
+    flags: dict[int, tuple[int, bool, bool]] = {}
+    if handoffs:
+        late_steps = (
+            HandoffStep.objects.filter(lateness.step_late(today), handoff=OuterRef("pk"))
+            .order_by()
+            .values("handoff")
+            .annotate(late=Count("pk"))
+            .values("late")
         )
-        handoff.is_overdue = bool(handoff.overdue_step_count) or not_accepted_late or meeting_late
+        flags = {
+            pk: (steps, ownership, meeting)
+            for pk, steps, ownership, meeting in Handoff.objects.filter(pk__in={handoff.pk for handoff in handoffs})
+            .order_by()
+            .annotate(
+                late_steps=Coalesce(Subquery(late_steps, output_field=IntegerField()), 0),
+                ownership_is_late=lateness.as_flag(lateness.ownership_late(today, org)),
+                meeting_is_late=lateness.as_flag(lateness.meeting_late(today, org)),
+            )
+            .values_list("pk", "late_steps", "ownership_is_late", "meeting_is_late")
+        }
+    for handoff in handoffs:
+        steps, ownership, meeting = flags.get(handoff.pk, (0, False, False))
+        handoff.overdue_step_count = steps
+        handoff.ownership_is_late = ownership
+        handoff.meeting_is_late = meeting
+        handoff.is_overdue = bool(steps) or ownership or meeting
     return handoffs
 
 
@@ -168,7 +136,12 @@ def handoff_for_detail(user: User, pk: int) -> Handoff:
         "playbook",
     )
     queryset = queryset.prefetch_related(
-        Prefetch("steps", queryset=HandoffStep.objects.select_related("assignee", "done_by").order_by("position")),
+        Prefetch(
+            "steps",
+            queryset=HandoffStep.objects.select_related("assignee", "done_by")
+            .annotate(is_late=lateness.as_flag(lateness.step_late(timezone.localdate())))
+            .order_by("position"),
+        ),
         Prefetch(
             "meetings",
             queryset=Meeting.objects.select_related("organizer", "recorded_by").prefetch_related(
@@ -201,9 +174,9 @@ def handoff_for_change(user: User, pk: int) -> Handoff:
 
 def step_for_change(user: User, pk: int) -> HandoffStep:
     return get_object_or_404(
-        HandoffStep.objects.filter(handoff__in=handoffs_visible_to(user).values("pk")).select_related(
-            "handoff", "assignee", "done_by"
-        ),
+        HandoffStep.objects.filter(handoff__in=handoffs_visible_to(user).values("pk"))
+        .select_related("handoff", "assignee", "done_by")
+        .annotate(is_late=lateness.as_flag(lateness.step_late(timezone.localdate()))),
         pk=pk,
     )
 

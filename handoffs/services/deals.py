@@ -1,6 +1,6 @@
 """Deals, the contacts named on them, promises, and the close (the rep's side).
 
-Every service checks that the actor may make the change (handoffs.selectors.deals),
+Every service checks that the actor may make the change (handoffs.access),
 locks the deal row, validates with full_clean() and writes its timeline event in the
 same transaction; a failed call writes nothing.
 """
@@ -16,15 +16,15 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from accounts.access import account_users_assignable_by, user_may_reassign, user_sells
 from accounts.choices import EventVerb
+from accounts.common.edits import bump_version, refuse_unknown_fields
 from accounts.models import Account, Contact, User
-from accounts.selectors import account_users_assignable_by
-from accounts.services import bump_version, event_record, refuse_unknown_fields
+from accounts.services import event_record
 from accounts.validators import user_today, validate_plausible_date
+from handoffs.access import accounts_visible_to, deal_editable_by, deal_reopenable_by
 from handoffs.choices import CLOSED_STAGES, OPEN_STAGES, ContactRole, HandoffStatus, LostReason, Stage
 from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff, Promise
-from handoffs.selectors.accounts import accounts_visible_to
-from handoffs.selectors.deals import deal_editable_by, deal_reopenable_by
 from handoffs.services.handoffs import handoff_start
 from handoffs.signals import ITEM_KIND_NEXT_STEP_OVERDUE, overdue_item_resolved
 
@@ -113,7 +113,7 @@ def _next_step_message(deal: Deal) -> str:
 def deal_create(*, actor: User, account: Account, owner: User | None = None, **fields: Any) -> Deal:
     """Open a deal on `account`, owned by `owner` (default: the actor). It starts in an
     open stage and needs a next step with a date that is not in the past."""
-    if not (actor.is_rep or actor.is_manager or actor.is_admin_role):
+    if not user_sells(actor):
         raise PermissionDenied("Only reps, managers and admins open deals.")
     if not accounts_visible_to(actor).filter(pk=account.pk).exists():
         raise PermissionDenied("You may not open a deal on this account.")
@@ -173,7 +173,7 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int, owner: User |
         setattr(deal, field, fields[field])
     owner_changed = owner is not None and owner.pk != deal.owner_id
     if owner_changed:
-        if not (actor.is_manager or actor.is_admin_role):
+        if not user_may_reassign(actor):
             raise ValidationError({"owner": "Only a manager or an admin gives a deal to someone else."})
         if not account_users_assignable_by(actor).filter(pk=owner.pk).exists():
             raise ValidationError({"owner": "You may not give a deal to this person."})

@@ -6,16 +6,21 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import EventVerb, Role
 from accounts.models import Contact, User
-from accounts.selectors import team_scope_ids
 from accounts.services import account_change_owner, event_record
 from accounts.validators import user_today, validate_plausible_datetime
+from handoffs.access import (
+    user_may_answer_proposal,
+    user_may_complete_handoff,
+    user_may_propose_owner,
+    user_may_work_handoff,
+    user_may_work_step,
+)
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepOwnerRole, StepStatus
 from handoffs.models import Deal, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
 from handoffs.signals import (
@@ -98,37 +103,6 @@ def handoff_start(*, deal: Deal, actor: User | None) -> Handoff:
         data={"handoff_id": handoff.pk},
     )
     return handoff
-
-
-# --- who may do what --------------------------------------------------------------
-
-
-def _manages_team_of(user: User, team_id: int | None) -> bool:
-    return team_id is not None and user.is_manager and team_id in team_scope_ids(user)
-
-
-def user_may_manage_handoff(user: User, handoff: Handoff) -> bool:
-    """Admins, the manager of the deal's team, and the delivery manager of the proposed
-    or accepted owner may propose owners and steer the hand-off."""
-    if user.is_admin_role:
-        return True
-    if _manages_team_of(user, handoff.team_id):
-        return True
-    for person in (handoff.proposed_owner, handoff.delivery_owner):
-        if person is not None and _manages_team_of(user, person.team_id):
-            return True
-    return False
-
-
-def user_may_propose_owner(user: User, handoff: Handoff) -> bool:
-    if user_may_manage_handoff(user, handoff):
-        return True
-    return settings.BATON_REPS_MAY_PROPOSE_OWNER and user.pk == handoff.rep_id
-
-
-def user_may_work_handoff(user: User, handoff: Handoff) -> bool:
-    """Who may tick steps and run the meeting: the rep, the delivery owner, their managers."""
-    return user.pk in (handoff.rep_id, handoff.delivery_owner_id) or user_may_manage_handoff(user, handoff)
 
 
 def _refuse(message: str, field: str | None = None) -> None:
@@ -273,7 +247,7 @@ def handoff_accept(*, actor: User, handoff: Handoff) -> Handoff:
         if locked.delivery_owner_id == actor.pk:
             _refuse("You already accepted this hand-off.")
         _refuse(f"This hand-off is not waiting for an answer ({locked.get_status_display().lower()}).")
-    if locked.proposed_owner_id != actor.pk:
+    if not user_may_answer_proposal(actor, locked):
         _refuse("This hand-off was proposed to someone else; only they can accept it.")
     now = timezone.now()
     deal = locked.deal
@@ -311,7 +285,7 @@ def handoff_decline(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
     locked = _lock(handoff)
     if locked.status != HandoffStatus.OWNER_PROPOSED:
         _refuse(f"This hand-off is not waiting for an answer ({locked.get_status_display().lower()}).")
-    if locked.proposed_owner_id != actor.pk:
+    if not user_may_answer_proposal(actor, locked):
         _refuse("This hand-off was proposed to someone else; only they can decline it.")
     if not reason.strip():
         _refuse("Say why you decline, so your manager can find the right owner.", "reason")
@@ -342,7 +316,7 @@ def handoff_complete(*, actor: User, handoff: Handoff) -> Handoff:
     """Close the hand-off once the three-way meeting was held and every required step is
     done or skipped."""
     locked = _lock(handoff)
-    if not (actor.pk == locked.delivery_owner_id or user_may_manage_handoff(actor, locked)):
+    if not user_may_complete_handoff(actor, locked):
         raise PermissionDenied("Only the delivery owner or a manager may complete the hand-off.")
     if locked.status != HandoffStatus.MEETING_HELD:
         _refuse("A hand-off is complete only after its three-way meeting was held.")
@@ -362,7 +336,7 @@ def handoff_complete(*, actor: User, handoff: Handoff) -> Handoff:
 def _lock_step(*, actor: User, step: HandoffStep) -> tuple[HandoffStep, Handoff]:
     handoff = _lock(step.handoff)
     locked_step = HandoffStep.objects.select_for_update().get(pk=step.pk)
-    if not (user_may_work_handoff(actor, handoff) or actor.pk == locked_step.assignee_id):
+    if not user_may_work_step(actor, locked_step, handoff):
         raise PermissionDenied("You do not work on this hand-off.")
     if handoff.status == HandoffStatus.DECLINED:
         _refuse("This hand-off was declined: steps wait until a new owner is proposed.")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from accounts.common.edits import bump_version
 from accounts.models import User
-from accounts.services import bump_version
 from handoffs.models import Playbook, PlaybookStep
 
 

@@ -1,6 +1,9 @@
 """Pages of customer accounts and their contacts.
 
 An account the user may not read is a 404; one they may read but not change is a 403.
+They live in handoffs, not beside the Account model, because who may read an account
+depends on its deals and hand-offs (handoffs.access.accounts_visible_to), and the
+account page shows them; the forms are accounts.forms, the changes accounts.services.
 """
 
 from __future__ import annotations
@@ -11,22 +14,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
+from accounts.access import account_editable_by, role_required, user_sells
 from accounts.choices import Role
-from accounts.forms import add_service_error
+from accounts.common.forms import add_service_error
+from accounts.common.timeline import timeline_cursor
+from accounts.forms import AccountForm, ContactForm
 from accounts.models import Contact
-from accounts.permissions import role_required
-from accounts.selectors import timeline_cursor
 from accounts.services import account_create, account_update, contact_create, contact_update
+from handoffs.access import accounts_visible_to
 from handoffs.filters import AccountFilter
-from handoffs.forms.accounts import AccountForm, ContactForm
-from handoffs.selectors.accounts import (
-    account_editable_by,
-    account_for_detail,
-    account_list_queryset,
-    account_timeline,
-    accounts_visible_to,
-)
+from handoffs.selectors.accounts import account_for_detail, account_list_queryset, account_timeline
 
 PAGE_SIZE = 25
 SORTABLE_COLUMNS = [("name", "Account"), ("owner", "Owner"), ("open_deals", "Open deals"), ("health", "Health")]
@@ -52,8 +51,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
         }
         for key, label in SORTABLE_COLUMNS
     ]
-    can_create = not request.user.is_delivery
-    context = {"filter": account_filter, "page_obj": page, "columns": columns, "can_create": can_create}
+    context = {"filter": account_filter, "page_obj": page, "columns": columns, "can_create": user_sells(request.user)}
     return render(request, "handoffs/accounts/list.html", context)
 
 
@@ -77,7 +75,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "account": account,
         "can_edit": account_editable_by(request.user, account),
-        "can_open_deal": not request.user.is_delivery,
+        "can_open_deal": user_sells(request.user),
         "timeline": account_timeline(request.user, account, before=timeline_cursor(request.GET.get("timeline_before"))),
     }
     return render(request, "handoffs/accounts/detail.html", context)
@@ -145,6 +143,4 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def account_detail_url(pk: int) -> str:
-    from django.urls import reverse
-
     return reverse("handoffs:account_detail", args=[pk])

@@ -1,6 +1,6 @@
 """Pages of the rep's pipeline: My day, the board, the deal list, a deal, its forms.
 
-Each view: access check (selectors) → form → service → redirect. A deal the user may
+Each view: access check (handoffs.access) → form → service → redirect. A deal the user may
 not read is a 404; one they may read but not change is a 403.
 """
 
@@ -16,13 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.access import role_required, team_scope_ids
 from accounts.choices import Role
-from accounts.forms import add_service_error
-from accounts.http import parse_id, safe_next_url
-from accounts.links import url_for_each
-from accounts.permissions import role_required
-from accounts.selectors import team_scope_ids, timeline_cursor
-from accounts.services import StaleEditError
+from accounts.common.edits import StaleEditError
+from accounts.common.forms import add_service_error
+from accounts.common.http import parse_id, safe_next_url
+from accounts.common.links import url_for_each
+from accounts.common.timeline import timeline_cursor
+from handoffs.access import accounts_visible_to, deal_editable_by, deal_reopenable_by, deals_visible_to
 from handoffs.choices import CLOSED_STAGES, Stage
 from handoffs.filters import DealFilter
 from handoffs.forms.deals import (
@@ -34,17 +35,13 @@ from handoffs.forms.deals import (
     StageMoveForm,
 )
 from handoffs.models import Deal
-from handoffs.selectors.accounts import accounts_visible_to
 from handoffs.selectors.deals import (
     board_columns,
     contacts_addable_to,
-    deal_editable_by,
     deal_for_change,
     deal_for_detail,
     deal_list_queryset,
-    deal_reopenable_by,
     deal_timeline,
-    deals_visible_to,
     my_day,
 )
 from handoffs.services.deals import (

@@ -15,8 +15,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_error
-from accounts.selectors import timeline_cursor
+from accounts.common.forms import add_service_error
+from accounts.common.timeline import timeline_cursor
+from handoffs.access import (
+    user_may_answer_proposal,
+    user_may_complete_handoff,
+    user_may_propose_owner,
+    user_may_work_handoff,
+)
 from handoffs.choices import HandoffStatus, MeetingStatus
 from handoffs.forms.handoffs import (
     DeclineForm,
@@ -109,7 +115,7 @@ def my_handoffs_view(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, handoff: Handoff, **extra) -> dict:
     user = request.user
     meeting = current_meeting(handoff)
-    may_work = services.user_may_work_handoff(user, handoff)
+    may_work = user_may_work_handoff(user, handoff)
     context = {
         "handoff": handoff,
         "deal": handoff.deal,
@@ -119,16 +125,14 @@ def _detail_context(request: HttpRequest, handoff: Handoff, **extra) -> dict:
         "promises": list(handoff.deal.promises.all()),
         "timeline": deal_timeline(handoff.deal, before=timeline_cursor(request.GET.get("timeline_before"))),
         "may_work": may_work,
-        "may_propose": services.user_may_propose_owner(user, handoff)
-        and handoff.status in services.PROPOSABLE_STATUSES,
-        "may_answer": handoff.status == HandoffStatus.OWNER_PROPOSED and handoff.proposed_owner_id == user.pk,
+        "may_propose": user_may_propose_owner(user, handoff) and handoff.status in services.PROPOSABLE_STATUSES,
+        "may_answer": user_may_answer_proposal(user, handoff),
         "may_schedule": may_work and handoff.status == HandoffStatus.ACCEPTED,
         "may_record": may_work
         and meeting is not None
         and meeting.status == MeetingStatus.SCHEDULED
         and meeting.starts_at <= timezone.now(),
-        "may_complete": handoff.status == HandoffStatus.MEETING_HELD
-        and (user.pk == handoff.delivery_owner_id or services.user_may_manage_handoff(user, handoff)),
+        "may_complete": handoff.status == HandoffStatus.MEETING_HELD and user_may_complete_handoff(user, handoff),
         "steps_locked": handoff.status in (HandoffStatus.DECLINED, HandoffStatus.COMPLETE),
         "today": timezone.localdate(),
         "propose_form": ProposeOwnerForm(handoff=handoff),
@@ -157,8 +161,7 @@ def handoff_brief(request: HttpRequest, pk: int) -> HttpResponse:
             "deal_contacts": list(handoff.deal.deal_contacts.all()),
             "promises": list(handoff.deal.promises.all()),
             "steps": list(handoff.steps.all()),
-            "may_answer": handoff.status == HandoffStatus.OWNER_PROPOSED
-            and handoff.proposed_owner_id == request.user.pk,
+            "may_answer": user_may_answer_proposal(request.user, handoff),
         },
     )
 
@@ -299,7 +302,7 @@ def step_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 def _may_work_or_403(user, handoff: Handoff) -> None:
     """The meeting forms: whoever may not submit one does not get it either (the same
     predicate the services check)."""
-    if not services.user_may_work_handoff(user, handoff):
+    if not user_may_work_handoff(user, handoff):
         raise PermissionDenied("Only the rep, the delivery owner or their managers run the hand-off meeting.")
 
 

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.access import role_required
 from accounts.choices import Role
-from accounts.forms import add_service_error
-from accounts.permissions import role_required
+from accounts.common.forms import add_service_error
 from handoffs.forms.playbooks import PlaybookForm, PlaybookStepFormSet, steps_from_formset
 from handoffs.models import Playbook
 from handoffs.selectors.handoffs import playbook_list as playbooks_with_counts

@@ -2,8 +2,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.choices import EventVerb
+from accounts.common.edits import StaleEditError, bump_version
 from accounts.models import OwnershipChange, TimelineEvent
-from accounts.services import StaleEditError, account_change_owner, bump_version
+from accounts.services import account_change_owner
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

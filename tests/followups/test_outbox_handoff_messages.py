@@ -230,9 +230,7 @@ def test_a_proposal_withdrawn_before_it_went_out_is_not_sent(rep, manager, deliv
     assert [message.to for message in mail.outbox] == [[other_lead.email]]
 
 
-def test_each_attendee_sees_the_time_in_their_own_zone_and_is_addressed_as_who_they_are(
-    rep, manager, delivery_lead
-):
+def test_each_attendee_sees_the_time_in_their_own_zone_and_is_addressed_as_who_they_are(rep, manager, delivery_lead):
     # given: the rep in Paris, the delivery lead in New York; the meeting at 04:30 UTC in winter
     rep.timezone = "Europe/Paris"
     rep.save(update_fields=["timezone"])

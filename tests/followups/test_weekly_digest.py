@@ -52,7 +52,10 @@ def test_it_emails_the_manager_last_weeks_new_drops_worst_accounts_and_trend(man
     html = message.alternatives[0][0]
     assert 'href="http://testserver/report/drops/all/?account=' in html
     assert "LEAST HEALTHY ACCOUNTS" in message.body and "health 80/100" in message.body
-    assert message.extra_headers["Message-ID"] == f"<weekly_digest.week.{LAST_WEEK.toordinal()}.v0.user-{manager.pk}@baton>"
+    assert (
+        message.extra_headers["Message-ID"]
+        == f"<weekly_digest.week.{LAST_WEEK.toordinal()}.v0.user-{manager.pk}@baton>"
+    )
 
 
 def _digests_sent() -> list:

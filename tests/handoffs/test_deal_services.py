@@ -5,8 +5,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.choices import EventVerb
+from accounts.common.edits import StaleEditError
 from accounts.models import TimelineEvent
-from accounts.services import StaleEditError
 from handoffs import signals
 from handoffs.choices import ContactRole, HandoffStatus, LostReason, Stage, StepOwnerRole
 from handoffs.models import Deal, DealContact, Handoff

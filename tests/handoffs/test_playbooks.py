@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from accounts.services import StaleEditError
+from accounts.common.edits import StaleEditError
 from handoffs.choices import StepOwnerRole
 from handoffs.models import Playbook
 from handoffs.services.playbooks import StepSpec, playbook_create, playbook_update

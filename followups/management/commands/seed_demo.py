@@ -1,7 +1,9 @@
 """`manage.py seed_demo`: a small realistic organisation to click through.
 
-Each app contributes its own part (accounts.demo, handoffs.demo, followups.demo);
-this command lives in the top app because it is the one allowed to call them all.
+Each app writes its own tables (accounts.demo, handoffs.demo and handoffs.demo_handoffs,
+followups.demo_report and followups.demo), taking what it builds on from the layer
+below; this command only calls them in order, in one transaction, and prints the
+logins. It lives in the top app because it is the one allowed to call them all.
 """
 
 from django.core.management.base import BaseCommand
@@ -35,7 +37,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<8} / {password} — {role}")
 
     def _app_seeders(self):
-        # Each app's demo module adds its objects, in layer order: the pipeline, the
-        # hand-offs in every status, the stories behind each dropped-baton type, and
-        # last the check-ins of every accepted hand-off.
+        # After the people, in layer order: the pipeline, the hand-offs in every status,
+        # the stories behind each dropped-baton type (their customers, deals and
+        # hand-offs from the layers below, then their check-ins), the check-ins of every
+        # accepted hand-off, and last the demo's e-mails marked sent.
         return [seed_handoffs_demo, seed_handoff_states, seed_report_demo, seed_followups_demo, settle_demo_outbox]

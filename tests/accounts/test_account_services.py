@@ -2,14 +2,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.choices import EventVerb
+from accounts.common.edits import StaleEditError
 from accounts.models import Account, Contact, OwnershipChange, TimelineEvent
-from accounts.services import (
-    StaleEditError,
-    account_create,
-    account_update,
-    contact_create,
-    contact_update,
-)
+from accounts.services import account_create, account_update, contact_create, contact_update
 from tests.factories import AccountFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db

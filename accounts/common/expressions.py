@@ -1,4 +1,4 @@
-"""SQL building blocks for the visibility and search filters of the pipeline pages."""
+"""SQL conditions to OR with others, for the visibility and search filters of every app."""
 
 from __future__ import annotations
 

@@ -1,0 +1,49 @@
+"""What is late, for every item Baton watches: handoffs.lateness (deals, steps,
+hand-offs) re-exported, plus the check-in's, which lives here with its model.
+
+The "My check-ins" page, the dashboard, the reminder scan (followups.overdue) and the
+dropped-baton report (followups.rules) compose checkin_late; see handoffs.lateness for
+what `today` means and who decides it.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Q
+
+from followups.choices import CheckInStatus
+from handoffs.lateness import (
+    MEETING_ARRANGED_STATUSES,
+    MEETING_PENDING_STATUSES,
+    NOT_ACCEPTED_STATUSES,
+    as_flag,
+    closed_before,
+    meeting_late,
+    next_step_late,
+    ownership_late,
+    step_late,
+)
+
+
+def checkin_late(today: datetime.date) -> Q:
+    """CheckIn: a scheduled check-in that was due before `today`. Matches the partial
+    index checkin_scheduled_due_idx (due_on WHERE status = 'scheduled').
+
+    "Late for more than N days" is checkin_late(today - N days): the same rule asked
+    about an earlier day (the report's grace period)."""
+    return Q(status=CheckInStatus.SCHEDULED, due_on__lt=today)
+
+
+__all__ = [
+    "MEETING_ARRANGED_STATUSES",
+    "MEETING_PENDING_STATUSES",
+    "NOT_ACCEPTED_STATUSES",
+    "as_flag",
+    "checkin_late",
+    "closed_before",
+    "meeting_late",
+    "next_step_late",
+    "ownership_late",
+    "step_late",
+]

@@ -1,0 +1,113 @@
+"""What is late, defined once: the predicates of every item the handoffs app owns.
+
+The pages (my day, the board, the deal and hand-off lists, the hand-off page), the
+reminder scan (followups.overdue) and the dropped-baton report (followups.rules) all
+compose these; none of them compares a due date or lists "not yet accepted" states of
+its own. followups.lateness adds the check-in's predicate and re-exports these.
+
+Each predicate is a Q on its item's own model (filter with it, or annotate it as a
+flag), taking the date that counts as today and, where the organisation sets a
+threshold, its OrganisationSettings row:
+
+- next_step_late(today)                   Deal: open, and its next step's date has passed
+- step_late(today)                        HandoffStep: open, and its due date has passed
+- ownership_late(today, settings)         Handoff: nobody accepted it acceptance_within_days
+                                          after the close
+- meeting_late(today, settings)           Handoff: no three-way meeting scheduled (or held)
+                                          meeting_schedule_within_days after the close
+
+An item due on day D is late from the first moment of D + 1; a hand-off closed on day C
+with N days allowed is due on C + N, so late once `closed_on < today - N`. Which date is
+today is the caller's: a page passes the viewer's own date (UserTimezoneMiddleware makes
+timezone.localdate() the user's), the scan and the report the organisation's
+(settings.TIME_ZONE). A report rule may add a grace period by asking about an earlier
+day (see followups.rules.missed_check_in), never by comparing dates again.
+
+The conditions are written to match the partial indexes of the tables they read —
+handoff_step_open_due_idx (due_on WHERE status = 'open'), deal_open_next_step_idx
+(next_step_due WHERE stage IN the open stages) and handoff_status_closed_idx (status,
+closed_on) — so the reminder scan stays an index range at a million rows. Keep their
+shape when changing them.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+
+from accounts.models import OrganisationSettings
+from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, StepStatus
+from handoffs.models import Meeting
+
+# Hand-off states in which nobody has accepted ownership yet.
+NOT_ACCEPTED_STATUSES = (HandoffStatus.AWAITING_OWNER, HandoffStatus.OWNER_PROPOSED, HandoffStatus.DECLINED)
+# Hand-off states before a three-way meeting was scheduled.
+MEETING_PENDING_STATUSES = (*NOT_ACCEPTED_STATUSES, HandoffStatus.ACCEPTED)
+# A meeting in one of these states means the meeting was arranged: the hand-off is no
+# longer waiting to be scheduled (see meeting_late).
+MEETING_ARRANGED_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.HELD)
+
+
+def closed_before(today: datetime.date, within_days: int) -> datetime.date:
+    """Hand-offs closed before this date are past a deadline of `within_days` after the close."""
+    return today - datetime.timedelta(days=within_days)
+
+
+def next_step_late(today: datetime.date) -> Q:
+    """Deal: an open deal whose next step was due before `today`."""
+    return Q(stage__in=OPEN_STAGES, next_step_due__lt=today)
+
+
+def step_late(today: datetime.date) -> Q:
+    """HandoffStep: an open step that was due before `today`."""
+    return Q(status=StepStatus.OPEN, due_on__lt=today)
+
+
+def ownership_late(today: datetime.date, settings: OrganisationSettings) -> Q:
+    """Handoff: no delivery owner accepted it within settings.acceptance_within_days of
+    the close. A declined hand-off is late once that deadline passes, like one nobody
+    answered (the report also counts a decline at once, as its own kind of drop)."""
+    return Q(
+        status__in=NOT_ACCEPTED_STATUSES,
+        accepted_at__isnull=True,
+        closed_on__lt=closed_before(today, settings.acceptance_within_days),
+    )
+
+
+def meeting_late(today: datetime.date, settings: OrganisationSettings) -> Q:
+    """Handoff: no three-way meeting scheduled or held within
+    settings.meeting_schedule_within_days of the close.
+
+    Settled for the pages and the reminder alike (they used to differ, issue 11): a
+    hand-off with a meeting scheduled, or one held, is *not* late to schedule it, even
+    while its status has not moved on. The board used to mark it late as long as no
+    three-way meeting was held, so an ACCEPTED hand-off whose meeting was held without
+    one of the three sides showed "late" but was never reminded — a reminder saying "no
+    meeting is scheduled" would be wrong there. That hand-off is not lost: the report's
+    incomplete_meeting and no_handoff_meeting drops stay open until a three-way meeting
+    is held."""
+    arranged = Meeting.objects.filter(handoff=OuterRef("pk"), status__in=MEETING_ARRANGED_STATUSES)
+    return Q(
+        status__in=MEETING_PENDING_STATUSES,
+        closed_on__lt=closed_before(today, settings.meeting_schedule_within_days),
+        meeting_held_at__isnull=True,
+    ) & ~Exists(arranged)
+
+
+def as_flag(condition: Q) -> ExpressionWrapper:
+    """A predicate as a boolean annotation, for a page's "late" marker on each row."""
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+__all__ = [
+    "MEETING_ARRANGED_STATUSES",
+    "MEETING_PENDING_STATUSES",
+    "NOT_ACCEPTED_STATUSES",
+    "as_flag",
+    "closed_before",
+    "meeting_late",
+    "next_step_late",
+    "ownership_late",
+    "step_late",
+]
