@@ -452,75 +452,97 @@ def report_refreshed_at() -> datetime.datetime | None:
     return Heartbeat.objects.filter(name=HeartbeatName.REPORT_REFRESH).values_list("last_seen_at", flat=True).first()
 
 
-def report_summary(user: User, *, period: Period, team_id: int | None = None) -> ReportSummary:
-    """Everything the report page shows, in a fixed number of queries."""
-    team_ids = report_team_ids(user, team_id=team_id)
-    previous = period.previous()
-    weeks = trend_weeks(period)
+@dataclass
+class _Breakdowns:
+    """The drops of a period (and the one before) counted in total and per rep, delivery
+    owner and team."""
 
-    totals: dict[str, int] = defaultdict(int)
-    previous_totals: dict[str, int] = defaultdict(int)
-    tables: dict[str, dict[int, BreakdownRow]] = {"rep": {}, "owner": {}, "team": {}}
+    totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    previous_totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    tables: dict[str, dict[int, BreakdownRow]] = field(default_factory=lambda: {"rep": {}, "owner": {}, "team": {}})
 
-    def count(dimension: str, key: int | None, code: str, current: int, before: int) -> None:
+    def count(self, dimension: str, key: int | None, code: str, current: int, before: int) -> None:
         if key is None:
             return
-        row = tables[dimension].setdefault(key, BreakdownRow(key=key, name=""))
+        row = self.tables[dimension].setdefault(key, BreakdownRow(key=key, name=""))
         if current:
             row.counts[code] = row.counts.get(code, 0) + current
         row.previous_total += before
 
-    for row in _breakdowns(team_ids, period, previous):
-        code, current, before = row["code"], row["current"] or 0, row["previous"] or 0
-        grain = row["grain"]
-        if grain in {DropRollup.Grain.TEAM, "drop"}:
-            totals[code] += current
-            previous_totals[code] += before
-            count("team", row["team_id"], code, current, before)
-        if grain == DropRollup.Grain.REP:
-            count("rep", row["person_id"], code, current, before)
-        elif grain == DropRollup.Grain.OWNER:
-            count("owner", row["person_id"], code, current, before)
-        elif grain == "drop":
-            count("rep", row["rep_id"], code, current, before)
-            count("owner", row["delivery_owner_id"], code, current, before)
-
-    latency_groups = _latencies(team_ids, period)
-    user_ids = set(tables["rep"]) | set(tables["owner"]) | {key for kind, key in latency_groups if kind == "rep"}
-    names_of_team_ids = set(tables["team"]) | {key for kind, key in latency_groups if kind == "team"}
-    user_names, team_names = _names({pk for pk in user_ids if pk}, {pk for pk in names_of_team_ids if pk})
-
-    def finished(dimension: str, names: dict[int, str]) -> list[BreakdownRow]:
-        rows = [row for row in tables[dimension].values() if row.total]
+    def finished(self, dimension: str, names: dict[int, str]) -> list[BreakdownRow]:
+        rows = [row for row in self.tables[dimension].values() if row.total]
         for row in rows:
             row.name = names.get(row.key, f"#{row.key}")
         return sorted(rows, key=lambda row: (-row.total, row.name))
 
+
+def _count_breakdowns(team_ids: list[int] | None, period: Period, previous: Period) -> _Breakdowns:
+    counted = _Breakdowns()
+    for row in _breakdowns(team_ids, period, previous):
+        code, current, before = row["code"], row["current"] or 0, row["previous"] or 0
+        grain = row["grain"]
+        if grain in {DropRollup.Grain.TEAM, "drop"}:
+            counted.totals[code] += current
+            counted.previous_totals[code] += before
+            counted.count("team", row["team_id"], code, current, before)
+        if grain == DropRollup.Grain.REP:
+            counted.count("rep", row["person_id"], code, current, before)
+        elif grain == DropRollup.Grain.OWNER:
+            counted.count("owner", row["person_id"], code, current, before)
+        elif grain == "drop":
+            counted.count("rep", row["rep_id"], code, current, before)
+            counted.count("owner", row["delivery_owner_id"], code, current, before)
+    return counted
+
+
+@dataclass
+class _Latencies:
+    overall: LatencyRow
+    by_rep: list[LatencyRow]
+    by_team: list[LatencyRow]
+
+
+def _named_latencies(latency_groups: dict, user_names: dict[int, str], team_names: dict[int, str]) -> _Latencies:
     def rounded(figures: dict) -> dict:
         return {metric: (_round(median), _round(p90), count) for metric, (median, p90, count) in figures.items()}
 
-    latency_overall = LatencyRow(None, "Everyone", dict.fromkeys(LATENCY_METRICS, (None, None, 0)))
-    latency_by_rep, latency_by_team = [], []
+    overall = LatencyRow(None, "Everyone", dict.fromkeys(LATENCY_METRICS, (None, None, 0)))
+    by_rep, by_team = [], []
     for (kind, key), figures in latency_groups.items():
         if kind == "all":
-            latency_overall = LatencyRow(None, "Everyone", rounded(figures))
+            overall = LatencyRow(None, "Everyone", rounded(figures))
         elif kind == "rep" and key is not None:
-            latency_by_rep.append(LatencyRow(key, user_names.get(key, f"#{key}"), rounded(figures)))
+            by_rep.append(LatencyRow(key, user_names.get(key, f"#{key}"), rounded(figures)))
         elif kind == "team" and key is not None:
-            latency_by_team.append(LatencyRow(key, team_names.get(key, f"#{key}"), rounded(figures)))
+            by_team.append(LatencyRow(key, team_names.get(key, f"#{key}"), rounded(figures)))
+    return _Latencies(overall, sorted(by_rep, key=lambda row: row.name), sorted(by_team, key=lambda row: row.name))
 
+
+def report_summary(user: User, *, period: Period, team_id: int | None = None) -> ReportSummary:
+    """Everything the report page shows, in a fixed number of queries: the drops counted
+    per rep, owner and team, the latencies, the names of everyone in them, the trends."""
+    team_ids = report_team_ids(user, team_id=team_id)
+    previous = period.previous()
+    weeks = trend_weeks(period)
+    counted = _count_breakdowns(team_ids, period, previous)
+    latency_groups = _latencies(team_ids, period)
+    user_ids = set(counted.tables["rep"]) | set(counted.tables["owner"])
+    user_ids |= {key for kind, key in latency_groups if kind == "rep"}
+    team_ids_named = set(counted.tables["team"]) | {key for kind, key in latency_groups if kind == "team"}
+    user_names, team_names = _names({pk for pk in user_ids if pk}, {pk for pk in team_ids_named if pk})
+    latencies = _named_latencies(latency_groups, user_names, team_names)
     return ReportSummary(
         period=period,
         previous_period=previous,
-        totals={code: count for code, count in totals.items() if count},
-        previous_totals={code: count for code, count in previous_totals.items() if count},
-        by_rep=finished("rep", user_names),
-        by_owner=finished("owner", user_names),
-        by_team=finished("team", team_names),
+        totals={code: count for code, count in counted.totals.items() if count},
+        previous_totals={code: count for code, count in counted.previous_totals.items() if count},
+        by_rep=counted.finished("rep", user_names),
+        by_owner=counted.finished("owner", user_names),
+        by_team=counted.finished("team", team_names),
         trend=drop_trend(team_ids, weeks),
-        latency_overall=latency_overall,
-        latency_by_rep=sorted(latency_by_rep, key=lambda row: row.name),
-        latency_by_team=sorted(latency_by_team, key=lambda row: row.name),
+        latency_overall=latencies.overall,
+        latency_by_rep=latencies.by_rep,
+        latency_by_team=latencies.by_team,
         latency_trend=_latency_trend(team_ids, weeks),
         refreshed_at=report_refreshed_at(),
     )
