@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/baton
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format bench install install-dev services clean
+.PHONY: help run test test-clocks test-sqlite screenshots lint format bench install install-dev services clean
 
 help: ## List the recipes
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,7 +44,7 @@ run: install ## Migrate, load demo data if empty, start web + worker + beat (Ctr
 services: ## Start this machine's PostgreSQL and Redis if they are down
 	@./.ci/services
 
-test: install-dev ## Lint, check, and run the whole suite on PostgreSQL + Redis
+test: install-dev ## Lint, check, run the whole suite on PostgreSQL + Redis, then test-clocks
 	@./.ci/browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -54,6 +54,20 @@ test: install-dev ## Lint, check, and run the whole suite on PostgreSQL + Redis
 		$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-clocks
+
+test-clocks: install-dev ## Rerun the date-sensitive tests at 3 pinned clocks (midnight UTC, DST days)
+	@./.ci/browser
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		PYTEST=$(BIN)/pytest ./.ci/test-clocks
+
+test-sqlite: install-dev ## Rerun the reminder, outbox and report tests on SQLite (make run's database)
+	PYTEST=$(BIN)/pytest ./.ci/test-sqlite
+
+screenshots: install-dev ## Remake docs/screenshot.png: Chromium over the demo data (scratch SQLite)
+	@./.ci/browser
+	$(PY) -m tests.screenshots
 
 lint: install-dev ## ruff check and format check only
 	$(BIN)/ruff check .

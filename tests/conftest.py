@@ -3,6 +3,8 @@
 The suite runs against the real PostgreSQL and Redis named by DATABASE_URL and
 REDIS_URL. It stops at once (a failure, never a skip) when either is missing, unless
 BATON_ALLOW_SQLITE_TESTS=1 is set for a quick local loop without them.
+
+BATON_TEST_CLOCK pins the clock of a whole run (tests/pinned_clock.py, make test-clocks).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
+from django.utils import timezone
 
 from accounts.choices import Role
 from tests.factories import TeamFactory, UserFactory
+
+pytest_plugins = ["tests.pinned_clock"]
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM would
 # otherwise refuse to run in it. The live server runs in its own thread.
@@ -31,6 +36,16 @@ def _redis_reachable(url: str) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def _server_time_zone():
+    """Each test starts in the server's zone. UserTimezoneMiddleware activates the user's
+    zone for a test client's request in the test's own thread and leaves it active, so
+    without this a test's timezone.localdate() would depend on the tests before it."""
+    timezone.deactivate()
+    yield
+    timezone.deactivate()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
