@@ -389,3 +389,30 @@ def test_two_reminders_for_two_items_never_read_the_same(rep, at_noon):
     one, other = mail.outbox
     assert one.subject != other.subject
     assert one.body != other.body
+
+
+def test_subjects_are_plain_text_a_mail_client_reads_back_as_written(rep, at_noon):
+    # given: an account and a notification whose names need escaping in HTML, and a dash
+    import email
+    import email.policy
+
+    step = overdue_step(rep)
+    account = step.handoff.deal.account
+    account.name = 'O\'Brien & Sons "Logistics" — Europe'
+    account.save(update_fields=["name"])
+    deal = step.handoff.deal
+    deal.title = "Fleet <pilot>"
+    deal.save(update_fields=["title"])
+    notification_create(user=rep, kind="checkin_issue", title="O'Brien raised an issue — invoices")
+    # when
+    reminders_scan()
+    outbox_deliver_due()
+    # then
+    subjects = sorted(message.subject for message in mail.outbox)
+    assert subjects == sorted(
+        ["O'Brien raised an issue — invoices", f"Hand-off step “{step.title}” for Fleet <pilot> is overdue"]
+    )
+    for message in mail.outbox:
+        parsed = email.message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
+        assert parsed["Subject"] == message.subject
+        assert "&#x27;" not in message.body and "&lt;" not in message.body
