@@ -66,6 +66,13 @@ class OrganisationSettingsForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         choices=[("qualify", "Qualify"), ("discover", "Discover"), ("propose", "Propose"), ("negotiate", "Negotiate")],
     )
+    gate_min_contacts = forms.IntegerField(
+        min_value=0,
+        max_value=20,
+        label="Customer contacts a won close needs on the deal",
+        help_text="Contacts named on the deal with their role (0: none required). A waiver with a reason lets a "
+        "close through without them.",
+    )
 
     class Meta:
         model = OrganisationSettings
@@ -79,7 +86,15 @@ class OrganisationSettingsForm(forms.ModelForm):
             "single_threaded_stages",
             "escalate_after_hours",
             "escalate_to_admin_after_hours",
+            # The close gate (handoffs.packet): what a won close must bring along.
+            "gate_requires_context",
+            "gate_min_contacts",
+            "gate_requires_promises",
         ]
+        labels = {
+            "gate_requires_context": "A won close needs the lead source and all four context fields",
+            "gate_requires_promises": "A won close needs the promises listed (or “no promises were made”)",
+        }
 
 
 class AccountForm(forms.ModelForm):

@@ -153,8 +153,24 @@ def handoffs_of_teams(team_ids: list[int] | None) -> Q:
     return Q(team_id__in=team_ids) | Q(proposed_owner__team_id__in=team_ids) | Q(declined_by__team_id__in=team_ids)
 
 
+def pulses_of_teams(team_ids: list[int] | None) -> Q:
+    """Customer pulses of the teams (None: every team): the rep's team, or the account's."""
+    if team_ids is None:
+        return Q()
+    return (
+        Q(checkin__rep__team_id__in=team_ids)
+        | Q(account__team_id__in=team_ids)
+        | Q(account__owner__team_id__in=team_ids)
+    )
+
+
 def checkins_of_teams(team_ids: list[int] | None) -> Q:
     """Check-ins of the teams (None: every team): the rep's team. Filtering on the rep
     alone lets PostgreSQL join the overdue rows (a partial index) to the users only, not
     to the hand-offs."""
     return Q() if team_ids is None else Q(rep__team_id__in=team_ids)
+
+
+def promises_of_teams(team_ids: list[int] | None) -> Q:
+    """Promises of the teams (None: every team): those of the deals of the teams."""
+    return Q() if team_ids is None else Q(deal__team_id__in=team_ids)

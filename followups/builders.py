@@ -35,8 +35,9 @@ from accounts.common.links import absolute_url
 from accounts.models import OrganisationSettings, User
 from accounts.services import event_record
 from followups import emails, overdue
-from followups.choices import MessagePurpose, MessageStatus, ReminderLevel
-from followups.models import Notification, NotificationPreference, OutboxMessage
+from followups.choices import MessagePurpose, MessageStatus, PulseAnswer, ReminderLevel
+from followups.models import CustomerPulse, Notification, NotificationPreference, OutboxMessage
+from followups.selectors.pulse import pulse_token
 from followups.selectors.report import weekly_digest_context
 from handoffs.choices import HandoffStatus, MeetingStatus
 from handoffs.models import Handoff, Meeting, MeetingAttendee
@@ -515,6 +516,64 @@ def _build_weekly_digests(rows: list[OutboxMessage]) -> list[Outcome]:
     return outcomes
 
 
+# --- the customer pulse ----------------------------------------------------------------
+
+
+def _pulse_links(pulse: CustomerPulse) -> emails.PulseLinks:
+    token = pulse_token(pulse_id=pulse.pk, contact_id=pulse.contact_id)
+    return emails.PulseLinks(
+        answers=[
+            (answer.label, absolute_url(reverse("followups:pulse_answer", args=[token, answer.value])))
+            for answer in PulseAnswer
+        ],
+        page=absolute_url(reverse("followups:pulse_page", args=[token])),
+        opt_out=absolute_url(reverse("followups:pulse_opt_out", args=[token])),
+    )
+
+
+def _pulse_recorder(pulse: CustomerPulse, address: str) -> Callable[[], None]:
+    def record() -> None:
+        event_record(
+            account=pulse.account,
+            subject=pulse.checkin.handoff.deal,
+            verb=EventVerb.PULSE_SENT,
+            message=f"The customer pulse was e-mailed to {pulse.contact} ({address}).",
+            data={"pulse_id": pulse.pk, "checkin_id": pulse.checkin_id, "contact_id": pulse.contact_id},
+        )
+
+    return record
+
+
+def _build_pulses(rows: list[OutboxMessage]) -> list[Outcome]:
+    """Ask "How is it going?" of the contact of a logged check-in (kind checkin, item the
+    check-in), unless they opted out, lost their address or answered already."""
+    pulses = {
+        pulse.checkin_id: pulse
+        for pulse in CustomerPulse.objects.select_related(
+            "contact", "account", "checkin__rep", "checkin__handoff__deal", "checkin__handoff__delivery_owner"
+        ).filter(checkin_id__in={row.item_id for row in rows})
+    }
+    link_days = OrganisationSettings.load().pulse_link_days
+    outcomes: list[Outcome] = []
+    for row in rows:
+        pulse = pulses.get(row.item_id)
+        if pulse is None or pulse.contact_id != row.contact_id:
+            outcomes.append(Skip([row], "No pulse for this contact and check-in."))
+        elif pulse.contact.pulse_opted_out_at is not None:
+            outcomes.append(Skip([row], "The contact opted out of the customer pulse."))
+        elif not pulse.contact.email:
+            outcomes.append(Skip([row], "The contact has no e-mail address."))
+        elif pulse.answered_at is not None:
+            outcomes.append(Skip([row], "The customer answered already."))
+        else:
+            message_id = row.deterministic_message_id
+            email = emails.pulse_email(
+                pulse=pulse, links=_pulse_links(pulse), link_days=link_days, message_id=message_id
+            )
+            outcomes.append(Envelope([row], message_id, email, on_sent=_pulse_recorder(pulse, pulse.contact.email)))
+    return outcomes
+
+
 BUILDERS: dict[str, Callable[[list[OutboxMessage]], list[Outcome]]] = {
     MessagePurpose.REMINDER: _build_reminders,
     MessagePurpose.ESCALATION: _build_reminders,
@@ -525,6 +584,7 @@ BUILDERS: dict[str, Callable[[list[OutboxMessage]], list[Outcome]]] = {
     MessagePurpose.HANDOFF_PROPOSED: _build_proposals,
     MessagePurpose.DECLINE_NOTICE: _build_decline_notices,
     MessagePurpose.WEEKLY_DIGEST: _build_weekly_digests,
+    MessagePurpose.PULSE: _build_pulses,
 }
 
 __all__ = ["BUILDERS", "DIGESTIBLE_PURPOSES", "REMINDER_PURPOSES", "Broken", "Envelope", "Skip", "build"]

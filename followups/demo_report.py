@@ -4,7 +4,7 @@ A handful of customers, each of whose stories drops a baton of a different kind,
 over the last weeks so that every drop type of the report and its trend show on a fresh
 demo. Each layer writes its part, directly and back-dated, as history would have left
 it: the customers (accounts.demo), their deals and hand-offs (handoffs.demo), and here
-the check-ins; then the report's snapshot and the accounts' health are computed once.
+the check-ins and a customer's pulse; then the report's snapshot and the accounts' health are computed once.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime
 
 from accounts.models import User
-from followups.choices import Channel, CheckInStatus, Sentiment
-from followups.models import CheckIn
+from followups.choices import Channel, CheckInStatus, PulseAnswer, Sentiment
+from followups.models import CheckIn, CustomerPulse
 from followups.services.report import report_refresh
 from handoffs.demo import seed_dropped_baton_stories, utc_at
 
@@ -28,7 +28,7 @@ def seed_report_demo(people: dict[str, User]) -> None:
     # Initech: the first check-in done, the 30-day one missed and nothing since
     # (missed_check_in, ghosted).
     initech = stories.initech
-    CheckIn.objects.create(
+    first_checkin = CheckIn.objects.create(
         handoff=initech,
         account=initech.deal.account,
         rep=initech.rep,
@@ -45,6 +45,17 @@ def seed_report_demo(people: dict[str, User]) -> None:
         rep=initech.rep,
         cadence_days=30,
         due_on=initech.closed_on + 30 * day,
+    )
+    # Its customer answered the pulse "at risk" the next day, and nobody followed up
+    # (pulse_at_risk).
+    initech_contact = initech.deal.deal_contacts.select_related("contact").order_by("id").first().contact
+    CustomerPulse.objects.create(
+        checkin=first_checkin,
+        contact=initech_contact,
+        account=initech.deal.account,
+        answer=PulseAnswer.AT_RISK,
+        comment="The data import is still not done; go-live is slipping.",
+        answered_at=utc_at(initech.closed_on + 9 * day),
     )
 
     # Wayne Foods: the first check-in, never logged.

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from email.charset import BASE64, Charset
 from email.header import Header
 from email.message import Message
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -36,7 +37,7 @@ from django.utils import timezone
 from accounts.common.links import absolute_url
 from accounts.models import Contact, User
 from followups.choices import ReminderLevel
-from followups.models import Notification
+from followups.models import CustomerPulse, Notification
 from followups.overdue import ItemDescription
 from handoffs.calendar import meeting_invite_ics
 from handoffs.models import Handoff, Meeting
@@ -126,8 +127,14 @@ def render_email(
     message_id: str,
     attachments: tuple[Attachment, ...] = (),
     alternatives: tuple[Alternative, ...] = (),
+    sender_name: str = "",
+    reply_to: str = "",
 ) -> EmailMultiAlternatives:
-    """The one renderer: the e-mail `name` for `to`, in their time zone."""
+    """The one renderer: the e-mail `name` for `to`, in their time zone.
+
+    `sender_name` and `reply_to` make a message come from a person (the customer pulse,
+    from the rep): their name shown on Baton's own address (so SPF and DKIM still hold),
+    and replies going to them."""
     context = {
         "site_url": settings.SITE_URL,
         "recipient": to.person,
@@ -142,8 +149,9 @@ def render_email(
     message = BatonEmail(
         subject=subject,
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=_from_address(sender_name),
         to=[to.email],
+        reply_to=[reply_to] if reply_to else None,
         headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(html, "text/html")
@@ -152,6 +160,14 @@ def render_email(
     for attachment in attachments:
         message.attach(attachment.filename, attachment.content, attachment.mimetype)
     return message
+
+
+def _from_address(sender_name: str) -> str:
+    """Baton's sending address, shown as `sender_name` (via Baton) when a person sends."""
+    if not sender_name:
+        return settings.DEFAULT_FROM_EMAIL
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((f"{one_line(sender_name)} via Baton", address))
 
 
 @functools.cache
@@ -326,4 +342,40 @@ def reminder_notification(*, user_id: int, kind: str, level: int, description: I
         title=title[:200],
         body=description.detail,
         url=description.path[:500],
+    )
+
+
+# --- the customer pulse ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PulseLinks:
+    """The signed links of one pulse e-mail: one per answer, the page (to add a comment)
+    and the opt-out."""
+
+    answers: list[tuple[str, str]]  # (label, url), in PulseAnswer order
+    page: str
+    opt_out: str
+
+
+def pulse_email(*, pulse: CustomerPulse, links: PulseLinks, link_days: int, message_id: str) -> EmailMultiAlternatives:
+    """After a check-in: "How is it going with <delivery>?", from the rep (their name,
+    replies to them), in the rep's zone, with three one-click answers and an opt-out."""
+    checkin = pulse.checkin
+    rep = checkin.rep
+    return render_email(
+        "pulse",
+        to=addressee_for_contact(pulse.contact, zone_of=rep),
+        context={
+            "contact": pulse.contact,
+            "rep": rep,
+            "deal": checkin.handoff.deal,
+            "account": pulse.account,
+            "delivery_owner": checkin.handoff.delivery_owner,
+            "links": links,
+            "link_days": link_days,
+        },
+        message_id=message_id,
+        sender_name=str(rep),
+        reply_to=rep.email,
     )

@@ -17,11 +17,13 @@ from handoffs.lateness import (
     MEETING_ARRANGED_STATUSES,
     MEETING_PENDING_STATUSES,
     NOT_ACCEPTED_STATUSES,
+    PROMISE_PENDING_STATUSES,
     as_flag,
     closed_before,
     meeting_late,
     next_step_late,
     ownership_late,
+    promise_late,
     step_late,
 )
 
@@ -39,11 +41,13 @@ __all__ = [
     "MEETING_ARRANGED_STATUSES",
     "MEETING_PENDING_STATUSES",
     "NOT_ACCEPTED_STATUSES",
+    "PROMISE_PENDING_STATUSES",
     "as_flag",
     "checkin_late",
     "closed_before",
     "meeting_late",
     "next_step_late",
     "ownership_late",
+    "promise_late",
     "step_late",
 ]

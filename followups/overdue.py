@@ -32,7 +32,7 @@ from followups import lateness
 from followups.choices import ReminderKind
 from followups.models import CheckIn
 from handoffs.choices import HandoffStatus
-from handoffs.models import Deal, Handoff, HandoffStep
+from handoffs.models import Deal, Handoff, HandoffStep, Promise
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,12 @@ def overdue_next_steps(today: datetime.date | None = None) -> QuerySet[Deal]:
     return Deal.objects.filter(lateness.next_step_late(today or _today()))
 
 
+def overdue_promises(today: datetime.date | None = None) -> QuerySet[Promise]:
+    """Promises still to keep (open or confirmed) whose due date has passed. No partial
+    index yet (see handoffs.lateness.promise_late): a few promises per deal."""
+    return Promise.objects.filter(lateness.promise_late(today or _today()))
+
+
 def rules(today: datetime.date | None = None) -> list[OverdueRule]:
     """Every overdue rule, with the organisation's current thresholds."""
     today = today or _today()
@@ -118,6 +124,12 @@ def rules(today: datetime.date | None = None) -> list[OverdueRule]:
             ),
         ),
         OverdueRule(ReminderKind.NEXT_STEP_OVERDUE, overdue_next_steps(today), F("owner_id")),
+        # The promise's delivery owner; before the hand-off has one, the deal's owner (the rep).
+        OverdueRule(
+            ReminderKind.PROMISE_OVERDUE,
+            overdue_promises(today),
+            Coalesce(F("owner_id"), F("deal__owner_id")),
+        ),
     ]
 
 
@@ -202,6 +214,17 @@ def describe_items(kind: str, item_ids: Iterable[int]) -> dict[int, ItemDescript
                 path=deal_path(deal.pk),
                 account=str(deal.account),
             )
+    elif kind == ReminderKind.PROMISE_OVERDUE:
+        deal_path = url_for_each("handoffs:deal_detail")
+        for promise in Promise.objects.filter(pk__in=item_ids).select_related("deal__account"):
+            due = f"{promise.target_date:%d %b %Y}" if promise.target_date else "an unknown date"
+            descriptions[promise.pk] = ItemDescription(
+                title=f"The promise “{promise.description}” to {promise.deal.account} is past its due date",
+                detail=f"It was due on {due} for {promise.deal}: mark it kept, or broken with what the customer "
+                f"was told, or renegotiate it (promise #{promise.pk}).",
+                path=f"{deal_path(promise.deal_id)}#promise-{promise.pk}",
+                account=str(promise.deal.account),
+            )
     return descriptions
 
 
@@ -211,6 +234,7 @@ __all__ = [
     "describe_items",
     "overdue_checkins",
     "overdue_next_steps",
+    "overdue_promises",
     "overdue_steps",
     "rule_for",
     "rules",

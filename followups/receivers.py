@@ -3,10 +3,16 @@
 from django.dispatch import receiver
 
 from followups.services.checkins import checkins_schedule_for_handoff
-from followups.services.notifications import notification_handoff_proposed
+from followups.services.notifications import notification_handoff_proposed, notifications_promise_broken
 from followups.services.outbox import outbox_enqueue
 from followups.services.reminders import reminders_cancel_for_item
-from handoffs.signals import handoff_accepted, handoff_proposed, message_requested, overdue_item_resolved
+from handoffs.signals import (
+    handoff_accepted,
+    handoff_proposed,
+    message_requested,
+    overdue_item_resolved,
+    promise_broken,
+)
 
 
 @receiver(message_requested, dispatch_uid="followups.enqueue_requested_message")
@@ -32,3 +38,8 @@ def schedule_checkins_on_handoff_accepted(sender, *, handoff_id: int, **kwargs) 
 @receiver(overdue_item_resolved, dispatch_uid="followups.cancel_reminders_on_overdue_item_resolved")
 def cancel_reminders_on_overdue_item_resolved(sender, *, item_kind: str, item_id: int, **kwargs) -> None:
     reminders_cancel_for_item(item_kind=item_kind, item_id=item_id)
+
+
+@receiver(promise_broken, dispatch_uid="followups.notify_rep_and_manager_on_promise_broken")
+def notify_rep_and_manager_on_promise_broken(sender, *, promise_id: int, actor_id: int, **kwargs) -> None:
+    notifications_promise_broken(promise_id=promise_id, actor_id=actor_id)

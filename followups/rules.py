@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from accounts.models import OrganisationSettings
 from followups import lateness
-from followups.choices import CheckInStatus
-from followups.models import CheckIn
+from followups.choices import CheckInStatus, PulseAnswer
+from followups.models import CheckIn, CustomerPulse
 from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, PromiseStatus, Stage
 from handoffs.models import Deal, DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Promise
 
@@ -349,8 +349,9 @@ def promise_unconfirmed(context: RuleContext) -> QuerySet:
 
 
 def promise_broken(context: RuleContext) -> QuerySet:
-    """A promise marked broken. Dated the day it was last reviewed (else its target date,
-    else the day it was made)."""
+    """A promise marked broken. Dated the day it was found broken (resolved_on, set by
+    handoffs.services.promises.promise_mark_broken), else — promises broken before that
+    existed — the day it was last reviewed, else its target date, else the day it was made."""
     promises = Promise.objects.filter(status=PromiseStatus.BROKEN)
     return _drop_values(
         promises,
@@ -359,7 +360,7 @@ def promise_broken(context: RuleContext) -> QuerySet:
         handoff="deal__handoff__",
         rep="deal__owner_id",
         team="deal__team_id",
-        drop_date=Coalesce(TruncDate("reviewed_at"), F("target_date"), TruncDate("created_at")),
+        drop_date=Coalesce(F("resolved_on"), TruncDate("reviewed_at"), F("target_date"), TruncDate("created_at")),
     )
 
 
@@ -400,6 +401,48 @@ def ghosted(context: RuleContext) -> QuerySet:
         rep="rep_id",
         team="team_id",
         drop_date=_days_after(F("last_contact_on"), days + 1),
+    )
+
+
+def pulse_at_risk(context: RuleContext) -> QuerySet:
+    """The customer said "at risk" in the pulse (their hand-off's latest answer), and the
+    rep logged no contact with them — no check-in done, no meeting held — within
+    pulse_followup_days after. Dated the first day past that; open until someone does."""
+    days = context.settings.pulse_followup_days
+    said_at = Coalesce("changed_at", "answered_at")
+    later_answer = CustomerPulse.objects.filter(
+        checkin__handoff_id=OuterRef("checkin__handoff_id"), answered_at__gt=OuterRef("answered_at")
+    )
+    checkins_after = CheckIn.objects.filter(
+        handoff_id=OuterRef("checkin__handoff_id"), status=CheckInStatus.DONE, done_at__gt=OuterRef("said_at")
+    )
+    meetings_after = (
+        Meeting.objects.filter(handoff_id=OuterRef("checkin__handoff_id"), status=MeetingStatus.HELD)
+        .alias(contact_at=Coalesce("held_at", "starts_at"))
+        .filter(contact_at__gt=OuterRef("said_at"))
+    )
+
+    def in_time(contacts: QuerySet, field: str) -> Exists:
+        return Exists(contacts.alias(on=TruncDate(field)).filter(on__lte=_days_after(OuterRef("said_on"), days)))
+
+    pulses = (
+        CustomerPulse.objects.filter(answer=PulseAnswer.AT_RISK, answered_at__isnull=False)
+        .alias(said_at=said_at, said_on=TruncDate(said_at))
+        .filter(said_on__lt=context.today - datetime.timedelta(days=days))
+        .exclude(Exists(later_answer))
+        .exclude(in_time(checkins_after, "done_at"))
+        .exclude(in_time(meetings_after, "contact_at"))
+    )
+    return _drop_values(
+        pulses,
+        code="pulse_at_risk",
+        deal="checkin__handoff__deal__",
+        handoff="checkin__handoff__",
+        account="account_id",
+        rep="checkin__rep_id",
+        team="checkin__handoff__team_id",
+        drop_date=_days_after(F("said_on"), days + 1),
+        is_open=~Exists(checkins_after) & ~Exists(meetings_after),
     )
 
 
@@ -464,6 +507,13 @@ RULES: dict[str, Rule] = {
             "The rep logged no contact with the customer for a long time after the close.",
             15,
             ghosted,
+        ),
+        Rule(
+            "pulse_at_risk",
+            "Customer at risk, no follow-up",
+            "The customer said the delivery is at risk and nobody followed up within the allowed days.",
+            20,
+            pulse_at_risk,
         ),
     ]
 }

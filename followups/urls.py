@@ -7,6 +7,7 @@ from followups.views import checkins as checkin_views
 from followups.views import dashboard as dashboard_views
 from followups.views import notifications as notification_views
 from followups.views import outbox as outbox_views
+from followups.views import pulse as pulse_views
 from followups.views import report as report_views
 
 app_name = "followups"
@@ -41,4 +42,12 @@ report_urlpatterns: list = [
     path("report/recompute/", report_views.report_recompute, name="report_recompute"),
 ]
 
-urlpatterns = checkin_urlpatterns + reminder_urlpatterns + report_urlpatterns
+# The customer pulse: public pages behind a signed link (no login).
+pulse_urlpatterns: list = [
+    path("pulse/<str:token>/", pulse_views.pulse_page, name="pulse_page"),
+    path("pulse/<str:token>/comment/", pulse_views.pulse_comment_view, name="pulse_comment"),
+    path("pulse/<str:token>/opt-out/", pulse_views.pulse_opt_out_view, name="pulse_opt_out"),
+    path("pulse/<str:token>/<slug:answer>/", pulse_views.pulse_answer_view, name="pulse_answer"),
+]
+
+urlpatterns = checkin_urlpatterns + reminder_urlpatterns + report_urlpatterns + pulse_urlpatterns

@@ -20,6 +20,9 @@ Changing:
 - a hand-off: managing it (proposing owners, steering) is for admins and the managers
   of its team or of its proposed or accepted owner; working it (steps, the meeting) also
   for its rep and delivery owner; answering a proposal for the proposed lead only.
+- a promise through delivery (mark it kept or broken, renegotiate it, give it an owner,
+  add one after the hand-off): user_may_work_promise — its delivery owner, the
+  hand-off's delivery owner, the rep, the managers of any of them, admins.
 
 Who may change an account is accounts.access.account_editable_by.
 """
@@ -40,7 +43,7 @@ from accounts.access import (
 from accounts.common.expressions import InIdList, InSubquery
 from accounts.models import Account, User
 from handoffs.choices import HandoffStatus
-from handoffs.models import Deal, Handoff, HandoffStep
+from handoffs.models import Deal, Handoff, HandoffStep, Promise
 
 # --- reading -------------------------------------------------------------------------
 
@@ -192,3 +195,40 @@ def user_may_complete_handoff(user: User, handoff: Handoff) -> bool:
 def user_may_answer_proposal(user: User, handoff: Handoff) -> bool:
     """Accepting or declining: only the delivery lead it is proposed to, while it waits."""
     return handoff.status == HandoffStatus.OWNER_PROPOSED and handoff.proposed_owner_id == user.pk
+
+
+# --- promises ------------------------------------------------------------------------
+
+
+def user_may_work_promise(
+    user: User,
+    *,
+    deal: Deal,
+    handoff: Handoff | None,
+    promise: Promise | None = None,
+    scope: set[int] | None = None,
+) -> bool:
+    """Who may work a deal's promises through delivery — mark one kept or broken,
+    renegotiate it, give it an owner — and add one after the hand-off (`promise` None):
+    the promise's delivery owner, the hand-off's delivery owner, the rep, the managers
+    of the teams of any of them (and of the deal's team), admins. Before the close this
+    is the deal's rep and managers, as for any change of the deal.
+
+    Reads only the columns and the users already loaded with the deal, the hand-off and
+    the promise (select_related them); `scope`, the user's teams, saves re-reading them
+    for each row of a page."""
+    if not is_active_user(user):
+        return False
+    if user.is_admin_role:
+        return True
+    people = [deal.owner, promise.owner if promise else None]
+    if handoff is not None:
+        people += [handoff.rep, handoff.delivery_owner]
+    if any(person is not None and person.pk == user.pk for person in people):
+        return True
+    if not user.is_manager:
+        return False
+    scope = team_scope_ids(user) if scope is None else scope
+    teams = {deal.team_id, handoff.team_id if handoff is not None else None}
+    teams |= {person.team_id for person in people if person is not None}
+    return bool(teams & scope)

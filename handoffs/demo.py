@@ -134,6 +134,7 @@ def seed_handoffs_demo(people: dict[str, User]) -> None:
                 closed_on=today - datetime.timedelta(days=2 + position % 9),
                 final_amount=Decimal(amount),
                 reason="Best fit for their process; strong champion.",
+                packet_waiver_reason=_demo_waiver(has_context=has_context, contact_count=contact_count),
             )
         elif stage == Stage.LOST:
             deal_close(
@@ -151,6 +152,16 @@ def seed_handoffs_demo(people: dict[str, User]) -> None:
     # on save, so the demo ages them directly, as the passing days would have.
     for deal_id, due_in in overdue.items():
         Deal.objects.filter(pk=deal_id).update(next_step_due=today + datetime.timedelta(days=due_in))
+
+
+def _demo_waiver(*, has_context: bool, contact_count: int) -> str:
+    """Why a demo deal closes without its full hand-off packet ("" when it has it): the
+    deals that lack context or a second contact on purpose sign for it (handoffs.packet)."""
+    if not has_context:
+        return "They signed a week early to use this year's budget; the context follows with delivery."
+    if contact_count < 2:
+        return "A small firm: the owner is the only person we deal with."
+    return ""
 
 
 # --- the dropped-baton stories ------------------------------------------------------------
@@ -257,7 +268,18 @@ def seed_dropped_baton_stories(people: dict[str, User]) -> DroppedBatonStories |
     # check-ins (followups.demo_report) show it never contacted since (ghosted,
     # missed_check_in).
     initech, (irene, ivan) = demo_customer("Initech", rita, "Irene Holm", "Ivan Petrov")
-    deal = _won(initech, rita, "Initech — rollout", 70, today, contacts=[irene, ivan], lead_source="")
+    deal = _won(
+        initech,
+        rita,
+        "Initech — rollout",
+        70,
+        today,
+        contacts=[irene, ivan],
+        lead_source="",
+        packet_waiver_reason="Signed in a rush before their budget froze; the context was to follow.",
+        packet_waived_by=rita,
+        packet_waived_at=utc_at(today - 70 * day),
+    )
     initech_handoff = _handoff(
         deal,
         status=HandoffStatus.COMPLETE,

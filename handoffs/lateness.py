@@ -15,6 +15,8 @@ threshold, its OrganisationSettings row:
                                           after the close
 - meeting_late(today, settings)           Handoff: no three-way meeting scheduled (or held)
                                           meeting_schedule_within_days after the close
+- promise_late(today)                     Promise: still to keep (open or confirmed), on a
+                                          deal not lost, and its due date has passed
 
 An item due on day D is late from the first moment of D + 1; a hand-off closed on day C
 with N days allowed is due on C + N, so late once `closed_on < today - N`. Which date is
@@ -37,7 +39,7 @@ import datetime
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 
 from accounts.models import OrganisationSettings
-from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, StepStatus
+from handoffs.choices import OPEN_STAGES, HandoffStatus, MeetingStatus, PromiseStatus, Stage, StepStatus
 from handoffs.models import Meeting
 
 # Hand-off states in which nobody has accepted ownership yet.
@@ -47,6 +49,8 @@ MEETING_PENDING_STATUSES = (*NOT_ACCEPTED_STATUSES, HandoffStatus.ACCEPTED)
 # A meeting in one of these states means the meeting was arranged: the hand-off is no
 # longer waiting to be scheduled (see meeting_late).
 MEETING_ARRANGED_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.HELD)
+# A promise in one of these states is still to be kept (see promise_late).
+PROMISE_PENDING_STATUSES = (PromiseStatus.OPEN, PromiseStatus.CONFIRMED)
 
 
 def closed_before(today: datetime.date, within_days: int) -> datetime.date:
@@ -95,6 +99,16 @@ def meeting_late(today: datetime.date, settings: OrganisationSettings) -> Q:
     ) & ~Exists(arranged)
 
 
+def promise_late(today: datetime.date) -> Q:
+    """Promise: not kept, broken or dropped yet, and due before `today`. A lost deal's
+    promises are nobody's to keep (promise_add refuses them too), so they are never late.
+
+    No partial index matches this yet: the promise table has a handful of rows per deal
+    and is read whole. At a million promises, add one on (target_date) WHERE status IN
+    ('open', 'confirmed') and keep this shape."""
+    return Q(status__in=PROMISE_PENDING_STATUSES, target_date__lt=today) & ~Q(deal__stage=Stage.LOST)
+
+
 def as_flag(condition: Q) -> ExpressionWrapper:
     """A predicate as a boolean annotation, for a page's "late" marker on each row."""
     return ExpressionWrapper(condition, output_field=BooleanField())
@@ -104,10 +118,12 @@ __all__ = [
     "MEETING_ARRANGED_STATUSES",
     "MEETING_PENDING_STATUSES",
     "NOT_ACCEPTED_STATUSES",
+    "PROMISE_PENDING_STATUSES",
     "as_flag",
     "closed_before",
     "meeting_late",
     "next_step_late",
     "ownership_late",
+    "promise_late",
     "step_late",
 ]

@@ -20,6 +20,9 @@ message_requested, which is sent inside the service's transaction.
 - handoff_accepted(sender=Handoff, handoff_id: int, actor_id: int | None)
   Sent by handoffs.services.handoffs.handoff_accept. followups schedules the rep's
   check-ins on the playbook's cadence.
+- promise_broken(sender=Promise, promise_id: int, actor_id: int)
+  Sent by handoffs.services.promises.promise_mark_broken. followups rings the bell of
+  the rep and of the rep's manager, each with an e-mail copy through the outbox.
 - overdue_item_resolved(sender=Model, item_kind: str, item_id: int)
   Sent when an item that reminders watch stops being overdue. followups cancels its
   pending reminders at once instead of waiting for the next scan. item_kind is one of
@@ -35,11 +38,13 @@ ITEM_KIND_STEP_OVERDUE = "step_overdue"  # a HandoffStep done or skipped
 ITEM_KIND_OWNER_NOT_ACCEPTED = "owner_not_accepted"  # a Handoff whose owner accepted
 ITEM_KIND_MEETING_NOT_SCHEDULED = "meeting_not_scheduled"  # a Handoff whose meeting is scheduled
 ITEM_KIND_NEXT_STEP_OVERDUE = "next_step_overdue"  # a Deal whose next step moved or that closed
+ITEM_KIND_PROMISE_OVERDUE = "promise_overdue"  # a Promise kept, broken, dropped or given a later date
 ITEM_KINDS = (
     ITEM_KIND_STEP_OVERDUE,
     ITEM_KIND_OWNER_NOT_ACCEPTED,
     ITEM_KIND_MEETING_NOT_SCHEDULED,
     ITEM_KIND_NEXT_STEP_OVERDUE,
+    ITEM_KIND_PROMISE_OVERDUE,
 )
 
 # What message_requested asks for (the values are followups.choices.MessagePurpose's),
@@ -70,3 +75,4 @@ message_requested = Signal()
 handoff_proposed = Signal()
 handoff_accepted = Signal()
 overdue_item_resolved = Signal()
+promise_broken = Signal()

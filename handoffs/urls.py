@@ -15,6 +15,7 @@ deal_urlpatterns: list = [
     path("deals/new/", deal_views.deal_create_view, name="deal_create"),
     path("deals/<int:pk>/", deal_views.deal_detail, name="deal_detail"),
     path("deals/<int:pk>/edit/", deal_views.deal_edit, name="deal_edit"),
+    path("deals/<int:pk>/no-promises/", deal_views.deal_no_promises_view, name="deal_no_promises"),
     path("deals/<int:pk>/stage/", deal_views.deal_stage, name="deal_stage"),
     path("deals/<int:pk>/close/", deal_views.deal_close_view, name="deal_close"),
     path("deals/<int:pk>/reopen/", deal_views.deal_reopen_view, name="deal_reopen"),
@@ -55,4 +56,13 @@ handoff_urlpatterns: list = [
     path("status/<str:token>/", customer_views.customer_status, name="customer_status"),
 ]
 
-urlpatterns = deal_urlpatterns + handoff_urlpatterns
+# Promises through delivery (the add form is the deal page's, above).
+from handoffs.views import promises as promise_views  # noqa: E402
+
+promise_urlpatterns: list = [
+    path("promises/<int:pk>/kept/", promise_views.promise_kept, name="promise_kept"),
+    path("promises/<int:pk>/broken/", promise_views.promise_broken, name="promise_broken"),
+    path("promises/<int:pk>/renegotiate/", promise_views.promise_renegotiate_view, name="promise_renegotiate"),
+]
+
+urlpatterns = deal_urlpatterns + handoff_urlpatterns + promise_urlpatterns

@@ -187,3 +187,22 @@ class CheckInFactory(factory.django.DjangoModelFactory):
     rep = factory.SelfAttribute("handoff.rep")
     cadence_days = 7
     due_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=7))
+
+
+def give_full_packet(deal: Deal, *, contacts: int = 2) -> Deal:
+    """Give `deal` the full hand-off packet a won close needs under the default gate
+    (handoffs.packet): the lead source and every context field filled, `contacts`
+    customer contacts with a role on the deal, and "no promises were made" when it lists
+    no promise. Arrangement for tests whose subject is not the gate itself."""
+    Deal.objects.filter(pk=deal.pk).update(
+        lead_source=deal.lead_source or LeadSource.INBOUND,
+        context_origin=deal.context_origin or "Found us through a webinar.",
+        context_known=deal.context_known or "Saw the demo; knows the pricing.",
+        context_talked_to=deal.context_talked_to or "Their COO and the IT lead.",
+        context_needs=deal.context_needs or "Replace spreadsheets for onboarding.",
+        no_promises_made=not deal.promises.exists(),
+    )
+    for _ in range(contacts - deal.deal_contacts.count()):
+        DealContactFactory(deal=deal)
+    deal.refresh_from_db()
+    return deal

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import EventVerb
-from accounts.models import TimelineEvent
+from accounts.models import OrganisationSettings, TimelineEvent
 from handoffs.models import Deal
 from tests.factories import AccountFactory, DealFactory
 from tests.handoffs.handoff_builders import accepted_handoff, won_handoff
@@ -260,7 +260,8 @@ def test_favicon_ico_needs_no_login(client):
 
 
 def test_the_deal_timeline_pages_through_older_events_in_a_constant_number_of_queries(client_for, rep):
-    # given: 250 events (three pages of 100)
+    # given: 250 events (three pages of 100); the organisation's row exists (the packet reads its gate)
+    OrganisationSettings.load()
     deal = DealFactory(owner=rep)
     add_deal_events(deal, 250)
     # when

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from django.db import connection, models
 from django.db.models import Count, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import Coalesce, TruncWeek
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,14 +41,16 @@ from followups.access import (
     drops_of_teams,
     handoffs_of_teams,
     latencies_of_teams,
+    promises_of_teams,
+    pulses_of_teams,
     report_team_ids,
 )
-from followups.choices import HeartbeatName
-from followups.lateness import checkin_late
-from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
+from followups.choices import HeartbeatName, PulseAnswer
+from followups.lateness import PROMISE_PENDING_STATUSES, checkin_late
+from followups.models import CheckIn, CustomerPulse, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
 from followups.rules import DROP_CODES, RULES
-from handoffs.choices import HandoffStatus
-from handoffs.models import Handoff
+from handoffs.choices import HandoffStatus, PromiseStatus
+from handoffs.models import Handoff, Promise
 
 TREND_WEEKS = 12
 LATENCY_METRICS = {
@@ -615,6 +617,8 @@ class Dashboard:
     trend: dict
     least_healthy_accounts: list[Account]
     refreshed_at: datetime.datetime | None
+    # Accounts whose customer's latest pulse says "at risk" (pulse_at_risk_accounts).
+    pulse_at_risk: list[CustomerPulse] = field(default_factory=list)
 
     @property
     def open_total(self) -> int:
@@ -670,6 +674,7 @@ def dashboard_for(user: User, *, today: datetime.date | None = None) -> Dashboar
         trend=drop_trend(team_ids, trend_weeks(Period(today, today))),
         least_healthy_accounts=least_healthy_accounts(team_ids),
         refreshed_at=report_refreshed_at(),
+        pulse_at_risk=pulse_at_risk_accounts(team_ids),
     )
 
 
@@ -742,3 +747,166 @@ def weekly_digest_context(manager: User, *, week_start: datetime.date) -> dict:
             for week in data.trend
         ],
     }
+
+
+# --- the customer pulse ----------------------------------------------------------------
+
+
+def latest_pulses() -> QuerySet[CustomerPulse]:
+    """Each account's latest answered pulse (a later answer elsewhere on the account
+    replaces it), as it stands now."""
+    later = CustomerPulse.objects.filter(
+        account_id=models.OuterRef("account_id"),
+        answered_at__isnull=False,
+        answered_at__gt=models.OuterRef("answered_at"),
+    )
+    return CustomerPulse.objects.filter(answered_at__isnull=False).exclude(models.Exists(later))
+
+
+PULSE_AT_RISK_LIMIT = 10
+
+
+def pulse_at_risk_accounts(team_ids: list[int] | None, *, limit: int = PULSE_AT_RISK_LIMIT) -> list[CustomerPulse]:
+    """The latest pulses that say "at risk", newest first, with their account, contact and
+    rep: the accounts whose customers said so (one query)."""
+    pulses = latest_pulses().filter(pulses_of_teams(team_ids), answer=PulseAnswer.AT_RISK)
+    return list(
+        pulses.select_related("account", "contact", "checkin__rep")
+        .alias(said_at=Coalesce("changed_at", "answered_at"))
+        .order_by("-said_at", "-id")[:limit]
+    )
+
+
+@dataclass
+class PulseSummary:
+    """The customers' answers given in a period: totals, and per rep (one query)."""
+
+    totals: dict[str, int]
+    by_rep: list[dict]  # {"name", "counts": {answer: n}, "total"}, most "at risk" first
+    answers: list[tuple[str, str]] = field(default_factory=lambda: list(PulseAnswer.choices))
+
+    @property
+    def total(self) -> int:
+        return sum(self.totals.values())
+
+
+def pulse_summary(team_ids: list[int] | None, *, period: Period) -> PulseSummary:
+    """How customers answered the pulse in the period (by the day of the first answer,
+    the answer as it stands now), for the report's teams (followups.access.report_team_ids)."""
+    rows = (
+        CustomerPulse.objects.filter(
+            pulses_of_teams(team_ids),
+            answered_at__date__gte=period.start,
+            answered_at__date__lte=period.end,
+        )
+        .order_by()
+        .values(
+            "checkin__rep_id", "checkin__rep__first_name", "checkin__rep__last_name", "checkin__rep__username", "answer"
+        )
+        .annotate(count=Count("id"))
+    )
+    totals = dict.fromkeys(PulseAnswer.values, 0)
+    reps: dict[int, dict] = {}
+    for row in rows:
+        totals[row["answer"]] += row["count"]
+        name = f"{row['checkin__rep__first_name']} {row['checkin__rep__last_name']}".strip()
+        rep = reps.setdefault(
+            row["checkin__rep_id"],
+            {"name": name or row["checkin__rep__username"], "counts": dict.fromkeys(PulseAnswer.values, 0), "total": 0},
+        )
+        rep["counts"][row["answer"]] += row["count"]
+        rep["total"] += row["count"]
+    by_rep = sorted(reps.values(), key=lambda rep: (-rep["counts"][PulseAnswer.AT_RISK], -rep["total"], rep["name"]))
+    return PulseSummary(totals=totals, by_rep=by_rep)
+
+
+# --- the close gate: waived hand-off packets -------------------------------------------
+
+
+@dataclass
+class PacketWaivers:
+    """Won closes of the period that went through without the full hand-off packet
+    (handoffs.packet), out of all won closes, in total and per rep (those with a waiver)."""
+
+    waived: int
+    closes: int
+    by_rep: list[dict]  # [{"name", "waived", "closes"}], most waivers first
+
+
+def packet_waivers(team_ids: list[int] | None, *, period: Period) -> PacketWaivers:
+    """The waivers of the hand-off packet among the hand-offs closed in the period, for
+    the report's teams (followups.access.handoffs_of_teams). One query."""
+    rows = (
+        Handoff.objects.filter(handoffs_of_teams(team_ids), closed_on__gte=period.start, closed_on__lte=period.end)
+        .order_by()
+        .values("rep_id", "rep__first_name", "rep__last_name", "rep__username")
+        .annotate(closes=Count("id"), waived=Count("id", filter=Q(deal__packet_waived_at__isnull=False)))
+    )
+    by_rep = []
+    waived = closes = 0
+    for row in rows:
+        waived += row["waived"]
+        closes += row["closes"]
+        if row["waived"]:
+            name = f"{row['rep__first_name']} {row['rep__last_name']}".strip() or row["rep__username"]
+            by_rep.append({"name": name, "waived": row["waived"], "closes": row["closes"]})
+    by_rep.sort(key=lambda rep: (-rep["waived"], rep["name"]))
+    return PacketWaivers(waived=waived, closes=closes, by_rep=by_rep)
+
+
+# --- promise-keeping by rep ------------------------------------------------------------
+
+
+@dataclass
+class PromiseKeepingRow:
+    """What became of the promises one person made (recorded) in the period."""
+
+    name: str
+    made: int
+    kept: int
+    broken: int
+    renegotiated: int
+    still_open: int
+    dropped: int
+
+    @property
+    def kept_share(self) -> int | None:
+        """Kept, in percent of those settled either way (kept or broken)."""
+        settled = self.kept + self.broken
+        return round(100 * self.kept / settled) if settled else None
+
+
+def promise_keeping_by_rep(team_ids: list[int] | None, *, period: Period) -> list[PromiseKeepingRow]:
+    """Of the promises made in the period (created_at) on the teams' deals, per person who
+    made them — Promise.created_by, the one who recorded the commitment (the rep before the
+    close; a delivery owner's own promises after the hand-off count as theirs), else the
+    deal's owner for rows without one — how many were kept, broken, renegotiated (their
+    first wording kept in original_description, whatever became of them since), are still
+    open (open or confirmed) or were dropped. Most broken first, so a manager sees who
+    over-promises. Two queries, whatever the number of promises."""
+    rows = list(
+        Promise.objects.filter(
+            promises_of_teams(team_ids), created_at__date__gte=period.start, created_at__date__lte=period.end
+        )
+        .annotate(maker_id=Coalesce("created_by_id", "deal__owner_id"))
+        .order_by()
+        .values("maker_id")
+        .annotate(
+            made=Count("id"),
+            kept=Count("id", filter=Q(status=PromiseStatus.KEPT)),
+            broken=Count("id", filter=Q(status=PromiseStatus.BROKEN)),
+            renegotiated=Count("id", filter=~Q(original_description="")),
+            still_open=Count("id", filter=Q(status__in=PROMISE_PENDING_STATUSES)),
+            dropped=Count("id", filter=Q(status=PromiseStatus.DROPPED)),
+        )
+    )
+    names = {user.pk: str(user) for user in User.objects.filter(pk__in=[row["maker_id"] for row in rows])}
+    table = [
+        PromiseKeepingRow(
+            name=names.get(row["maker_id"], "Someone no longer here"),
+            **{key: row[key] for key in ("made", "kept", "broken", "renegotiated", "still_open", "dropped")},
+        )
+        for row in rows
+    ]
+    table.sort(key=lambda row: (-row.broken, -row.renegotiated, row.name))
+    return table

@@ -23,6 +23,7 @@ from followups.choices import Channel, CheckInStatus, NotificationKind, Sentimen
 from followups.models import CheckIn, CheckInReschedule
 from followups.selectors.checkins import ACCEPTED_HANDOFF_STATUSES, user_local_today
 from followups.services.notifications import notification_create
+from followups.services.pulse import pulse_request
 from handoffs.choices import LeadSource
 from handoffs.models import Deal, Handoff
 from handoffs.services.deals import deal_create
@@ -183,6 +184,7 @@ def checkin_log(
     locked.save()
     _record_logged(locked, actor=actor)
     _notify_issues(locked)
+    _ask_customer_pulse(locked)
     return locked
 
 
@@ -238,6 +240,13 @@ def _notify_issues(checkin: CheckIn) -> None:
         ),
         url=reverse("handoffs:handoff_detail", args=[checkin.handoff_id]),
     )
+
+
+def _ask_customer_pulse(checkin: CheckIn) -> None:
+    """Ask "How is it going?" of one customer contact of the deal, at most once per check-in
+    (followups.services.pulse): the pulse row and its e-mail in the outbox, in this
+    transaction."""
+    pulse_request(checkin=checkin)
 
 
 def _deal_open_from_checkin(*, actor: User, checkin: CheckIn, title: str, is_repeat_business: bool) -> Deal:

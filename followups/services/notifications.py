@@ -11,7 +11,8 @@ from accounts.models import User
 from followups.choices import NotificationKind
 from followups.models import Notification, NotificationPreference
 from followups.services.reminders import reminder_enqueue_notification
-from handoffs.models import Handoff
+from handoffs.choices import PromiseStatus
+from handoffs.models import Handoff, Promise
 
 
 @transaction.atomic
@@ -82,3 +83,35 @@ def notification_handoff_proposed(*, handoff_id: int, owner_id: int, actor_id: i
         url=reverse("handoffs:handoff_detail", args=[handoff.pk]),
         email_copy=False,
     )
+
+
+@transaction.atomic
+def notifications_promise_broken(*, promise_id: int, actor_id: int | None) -> list[Notification]:
+    """Ring the bell of the deal's rep and of the rep's manager when a promise was marked
+    broken, each with an e-mail copy through the outbox: why, and what the customer was
+    told. Whoever marked it is not told their own news. None if the promise is no longer
+    broken (marked by mistake and corrected since)."""
+    promise = (
+        Promise.objects.select_related("deal__account", "deal__owner__team__manager", "resolved_by")
+        .filter(pk=promise_id, status=PromiseStatus.BROKEN)
+        .first()
+    )
+    if promise is None:
+        return []
+    rep = promise.deal.owner
+    people = {person.pk: person for person in (rep, rep.manager) if person is not None and person.is_active}
+    people.pop(actor_id, None)
+    who = str(promise.resolved_by) if promise.resolved_by else "Someone"
+    why = promise.resolution_note.rstrip(". ")
+    told = (promise.customer_told or "nothing recorded yet").rstrip(". ")
+    return [
+        notification_create(
+            user=person,
+            kind=NotificationKind.PROMISE_BROKEN,
+            title=f"Promise broken: {promise.description} ({promise.deal.account})",
+            body=f"{who} marked the promise “{promise.description}” to {promise.deal.account} broken "
+            f"({promise.deal}). Why: {why}. What the customer was told: {told}.",
+            url=f"{reverse('handoffs:deal_detail', args=[promise.deal_id])}#promise-{promise.pk}",
+        )
+        for person in people.values()
+    ]

@@ -23,8 +23,8 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import Account, User
 from followups.builders import KIND_WEEK
-from followups.choices import CheckInStatus, HeartbeatName, MessagePurpose
-from followups.models import CheckIn, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
+from followups.choices import CheckInStatus, HeartbeatName, MessagePurpose, PulseAnswer
+from followups.models import CheckIn, CustomerPulse, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
 from followups.rules import DROP_COLUMNS, RULES, RuleContext, three_way_meetings
 from followups.services.outbox import outbox_enqueue
 from handoffs.models import Handoff
@@ -201,8 +201,30 @@ def _refresh_latencies() -> int:
     return _insert_select(table, columns, rows, aliases=aliases)
 
 
+# What the customer's own latest pulse answer takes off an account's health, on top of
+# any open drop (an "at risk" left without follow-up is also the pulse_at_risk drop).
+PULSE_HEALTH_PENALTY = {PulseAnswer.AT_RISK: 15, PulseAnswer.SOME_CONCERNS: 5}
+
+
+def _latest_pulse_penalty() -> Subquery:
+    """The penalty of the account's latest answered pulse (its answer as it stands now)."""
+    penalty = Case(
+        *(When(answer=answer, then=Value(points)) for answer, points in PULSE_HEALTH_PENALTY.items()),
+        default=Value(0),
+        output_field=models.IntegerField(),
+    )
+    return Subquery(
+        CustomerPulse.objects.filter(account_id=OuterRef("pk"), answered_at__isnull=False)
+        .order_by("-answered_at", "-id")
+        .annotate(penalty=penalty)
+        .values("penalty")[:1],
+        output_field=models.IntegerField(),
+    )
+
+
 def _refresh_health() -> int:
-    """Account.health_score = 100 minus the severity of each open drop, floored at 0.
+    """Account.health_score = 100 minus the severity of each open drop and the weight of
+    the customer's latest pulse answer (PULSE_HEALTH_PENALTY), floored at 0.
 
     One UPDATE over all accounts, writing only the rows whose score changes; it leaves
     the account's version and updated_at alone, since no person edited the account.
@@ -220,7 +242,11 @@ def _refresh_health() -> int:
         .values("penalty"),
         output_field=models.IntegerField(),
     )
-    score = Greatest(Value(0), Value(100) - Coalesce(penalty, Value(0)), output_field=models.IntegerField())
+    score = Greatest(
+        Value(0),
+        Value(100) - Coalesce(penalty, Value(0)) - Coalesce(_latest_pulse_penalty(), Value(0)),
+        output_field=models.IntegerField(),
+    )
     return Account.objects.alias(new_score=score).exclude(health_score=F("new_score")).update(health_score=score)
 
 

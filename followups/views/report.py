@@ -23,6 +23,9 @@ from followups.selectors.report import (
     DropFilters,
     ReportSummary,
     drop_list,
+    packet_waivers,
+    promise_keeping_by_rep,
+    pulse_summary,
     report_summary,
 )
 from followups.services.report import report_refresh
@@ -53,7 +56,7 @@ def _period_query(request: HttpRequest) -> str:
 @require_GET
 def report(request: HttpRequest) -> HttpResponse:
     team_id = _int_param(request, "team")
-    report_team_ids(request.user, team_id=team_id)  # 404 for a team that is not the user's
+    team_ids = report_team_ids(request.user, team_id=team_id)  # 404 for a team that is not the user's
     form = ReportPeriodForm(request.GET or {"period": DEFAULT_PERIOD}, teams=report_allowed_teams(request.user))
     if not form.is_valid():
         return render(request, "followups/report/report.html", {"form": form, "summary": None})
@@ -69,6 +72,9 @@ def report(request: HttpRequest) -> HttpResponse:
         "drill_urls": {code: reverse("followups:report_drilldown", args=[code]) for code in [*DROP_CODES, "all"]},
         "latency_metrics": LATENCY_METRICS,
         "csv_tables": CSV_TABLES,
+        "pulse": pulse_summary(team_ids, period=period),
+        "packet_waivers": packet_waivers(team_ids, period=period),
+        "promise_keeping": promise_keeping_by_rep(team_ids, period=period),
     }
     return render(request, "followups/report/report.html", context)
 

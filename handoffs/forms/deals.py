@@ -97,7 +97,16 @@ class DealForm(forms.ModelForm):
         next_step = [name for name in ("next_step", "next_step_due") if name in self.fields]
         layout = [
             Fieldset("Deal", *deal_fields),
-            Fieldset("Context", "lead_source", "context_origin", "context_known", "context_talked_to", "context_needs"),
+            # id="context": the hand-off packet's checklist links here (handoffs.packet).
+            Fieldset(
+                "Context",
+                "lead_source",
+                "context_origin",
+                "context_known",
+                "context_talked_to",
+                "context_needs",
+                css_id="context",
+            ),
         ]
         if next_step:
             layout.append(Fieldset("Next step", *next_step))
@@ -137,7 +146,8 @@ class DealForm(forms.ModelForm):
 
 
 class DealCloseForm(forms.Form):
-    """Log the close: won or lost, when, for how much, and why."""
+    """Log the close: won or lost, when, for how much, and why; a won close without the
+    full hand-off packet also says why (deal_close checks the packet)."""
 
     outcome = forms.ChoiceField(
         choices=[(Stage.WON.value, "Won"), (Stage.LOST.value, "Lost")], widget=forms.RadioSelect
@@ -150,6 +160,13 @@ class DealCloseForm(forms.Form):
         max_length=2000,
         label="Reason",
         help_text="Won: what made them buy. Lost: a note on what happened.",
+    )
+    packet_waiver_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+        label="Close without the full packet: why?",
+        help_text="Only for a won close whose hand-off packet is incomplete. Kept on the deal and shown in the brief.",
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -168,6 +185,12 @@ class DealCloseForm(forms.Form):
         if cleaned.get("outcome") == Stage.LOST and not cleaned.get("lost_reason"):
             self.add_error("lost_reason", "Choose why the deal was lost.")
         return cleaned
+
+
+class NoPromisesForm(forms.Form):
+    """State (ticked) or withdraw (unticked) that no promises were made on the deal."""
+
+    no_promises_made = forms.BooleanField(required=False, label="No promises were made")
 
 
 class DealReopenForm(forms.Form):

@@ -32,7 +32,8 @@ from accounts.models import Contact, OrganisationSettings, TimelineEvent, User
 from handoffs import lateness
 from handoffs.access import deals_visible_to
 from handoffs.choices import OPEN_STAGES, Stage
-from handoffs.models import Deal, DealContact, Promise
+from handoffs.models import Deal, DealContact
+from handoffs.selectors.promises import promises_for_page
 
 # A column shows this many cards; the rest are one click away in the list.
 BOARD_COLUMN_LIMIT = 25
@@ -82,11 +83,20 @@ def deal_for_detail(user: User, pk: int) -> Deal:
     promises and hand-off loaded up front."""
     queryset = (
         deals_visible_to(user)
-        .select_related("account", "account__owner", "owner", "team", "handoff")
+        .select_related(
+            "account",
+            "account__owner",
+            "owner",
+            "team",
+            "handoff",
+            "handoff__rep",
+            "handoff__delivery_owner",
+            "packet_waived_by",
+        )
         .annotate(next_step_is_late=next_step_is_late())
         .prefetch_related(
             Prefetch("deal_contacts", queryset=DealContact.objects.select_related("contact")),
-            Prefetch("promises", queryset=Promise.objects.select_related("created_by")),
+            Prefetch("promises", queryset=promises_for_page()),
         )
     )
     return get_object_or_404(queryset, pk=pk)

@@ -26,8 +26,9 @@ from accounts.choices import Role
 from accounts.models import Contact, OrganisationSettings, User
 from handoffs import lateness
 from handoffs.access import handoffs_visible_to
-from handoffs.choices import HandoffStatus, MeetingStatus
+from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus
 from handoffs.models import DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
+from handoffs.selectors.promises import promises_for_page
 
 CUSTOMER_LINK_SALT = "handoffs.customer_status"
 
@@ -148,7 +149,7 @@ def handoff_for_detail(user: User, pk: int) -> Handoff:
                 Prefetch("attendees", queryset=MeetingAttendee.objects.select_related("user", "contact"))
             ),
         ),
-        Prefetch("deal__promises", queryset=Promise.objects.order_by("id")),
+        Prefetch("deal__promises", queryset=promises_for_page()),
         Prefetch("deal__deal_contacts", queryset=DealContact.objects.select_related("contact")),
     )
     return get_object_or_404(queryset, pk=pk)
@@ -222,12 +223,37 @@ def customer_status_token(*, handoff_id: int, contact_id: int) -> str:
     return signing.TimestampSigner(salt=CUSTOMER_LINK_SALT).sign_object({"h": handoff_id, "c": contact_id})
 
 
+@dataclass(frozen=True)
+class CustomerPromise:
+    """A promise as the customer sees it: what, by when, where it stands — and, for one
+    broken, what they were told. Never the internal notes (why it broke, how it was kept)."""
+
+    wording: str
+    due: datetime.date | None
+    status: str
+    state: str
+    kept_on: datetime.date | None
+    customer_told: str
+
+
+def _customer_promise(promise: Promise) -> CustomerPromise:
+    broken = promise.status == PromiseStatus.BROKEN
+    return CustomerPromise(
+        wording=promise.description,
+        due=promise.target_date,
+        status=promise.status,
+        state="Not kept" if broken else promise.get_status_display(),
+        kept_on=promise.resolved_on if promise.status == PromiseStatus.KEPT else None,
+        customer_told=promise.customer_told if broken else "",
+    )
+
+
 @dataclass
 class CustomerStatus:
     handoff: Handoff
     contact: Contact
     next_meeting: Meeting | None
-    promises: list[Promise]
+    promises: list[CustomerPromise]
 
 
 def customer_status_for_token(token: str) -> CustomerStatus | None:
@@ -257,5 +283,5 @@ def customer_status_for_token(token: str) -> CustomerStatus | None:
         handoff=handoff,
         contact=contact,
         next_meeting=next_meeting,
-        promises=list(handoff.deal.promises.order_by("id")),
+        promises=[_customer_promise(promise) for promise in handoff.deal.promises.order_by("id")],
     )

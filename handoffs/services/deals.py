@@ -1,8 +1,13 @@
-"""Deals, the contacts named on them, promises, and the close (the rep's side).
+"""Deals, the contacts named on them, and the close (the rep's side). Promises live in
+handoffs.services.promises (promise_add is re-exported here for its callers).
 
 Every service checks that the actor may make the change (handoffs.access),
 locks the deal row, validates with full_clean() and writes its timeline event in the
 same transaction; a failed call writes nothing.
+
+A won close passes the close gate: the hand-off packet (handoffs.packet.deal_packet) is
+complete, or the close carries a waiver with its reason (deal_close); "no promises were
+made" is stated with deal_no_promises_set.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from accounts.models import Account, Contact, User
 from accounts.services import event_record
 from accounts.validators import user_today, validate_plausible_date
 from handoffs.access import accounts_visible_to, deal_editable_by, deal_reopenable_by
-from handoffs.choices import CLOSED_STAGES, OPEN_STAGES, ContactRole, HandoffStatus, LostReason, Stage
-from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff, Promise
+from handoffs.choices import CLOSED_STAGES, OPEN_STAGES, ContactRole, HandoffStatus, LostReason, PromiseStatus, Stage
+from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff
+from handoffs.packet import PacketItem, deal_packet
 from handoffs.services.handoffs import handoff_start
+from handoffs.services.promises import promise_add  # noqa: F401  (its home was here; callers import it from here)
 from handoffs.signals import ITEM_KIND_NEXT_STEP_OVERDUE, overdue_item_resolved
 
 DEAL_FIELDS = frozenset(
@@ -278,31 +285,6 @@ def deal_contact_add(*, actor: User, deal: Deal, contact: Contact, role: str = C
 
 
 @transaction.atomic
-def promise_add(*, actor: User, deal: Deal, description: str, target_date: datetime.date | None = None) -> Promise:
-    """Record what was committed to the customer; it travels into the hand-off."""
-    _check_can_change(actor, deal)
-    deal = _lock(deal, expected_version=None)
-    if deal.stage == Stage.LOST:
-        raise ValidationError("This deal was lost: there is nobody to keep a promise to.")
-    if hasattr(deal, "handoff") and deal.handoff.status != HandoffStatus.AWAITING_OWNER:
-        raise ValidationError("The hand-off has started: add promises there, with the delivery owner.")
-    promise = Promise(deal=deal, description=description.strip(), target_date=target_date, created_by=actor)
-    promise.full_clean()
-    _check_typed_dates(actor, target_date=promise.target_date)
-    promise.save()
-    when = f" by {target_date:%d %b %Y}" if target_date else ""
-    event_record(
-        account=deal.account,
-        subject=deal,
-        verb=EventVerb.PROMISE_ADDED,
-        message=f"Promise: {promise.description}{when}.",
-        actor=actor,
-        data={"promise_id": promise.pk},
-    )
-    return promise
-
-
-@transaction.atomic
 def deal_close(
     *,
     actor: User,
@@ -312,11 +294,54 @@ def deal_close(
     final_amount: Decimal,
     reason: str,
     lost_reason: str = "",
+    packet_waiver_reason: str = "",
     expected_version: int | None = None,
 ) -> Deal:
     """Log the close. Won: the deal is marked won and its hand-off is created in the
-    same transaction. Lost: needs a reason from the list and a note."""
+    same transaction. Lost: needs a reason from the list and a note.
+
+    A won close needs the hand-off packet (handoffs.packet): refused with a message per
+    missing part, nothing written, unless `packet_waiver_reason` says why it closes
+    without them; the waiver is then kept on the deal, with who and when."""
     _check_can_change(actor, deal)
+    _validate_close_input(
+        actor, outcome=outcome, closed_on=closed_on, final_amount=final_amount, reason=reason, lost_reason=lost_reason
+    )
+    deal = _lock(deal, expected_version=expected_version)
+    if not deal.is_open:
+        raise ValidationError("This deal is already closed.")
+    waived = _check_packet(deal, outcome=outcome, waiver_reason=packet_waiver_reason)
+    today = timezone.localdate()
+    was_overdue = _is_overdue(deal, today)
+    stage_before = deal.stage
+    _apply_close(
+        deal,
+        outcome=outcome,
+        closed_on=closed_on,
+        final_amount=final_amount,
+        reason=reason,
+        lost_reason=lost_reason,
+        bump_version=expected_version is None,
+    )
+    if waived:
+        _record_packet_waiver(deal, actor=actor, reason=packet_waiver_reason, waived=waived)
+    _record_close(deal, actor=actor, stage_before=stage_before)
+    if outcome == Stage.WON:
+        handoff_start(deal=deal, actor=actor)
+    _tell_next_step_resolved_on_commit(deal, was_overdue=was_overdue, today=today)
+    return deal
+
+
+def _validate_close_input(
+    actor: User,
+    *,
+    outcome: str,
+    closed_on: datetime.date | None,
+    final_amount: Decimal | None,
+    reason: str,
+    lost_reason: str,
+) -> None:
+    """Refuse, keyed by field, a close whose outcome, date, amount or reasons are wrong."""
     errors: dict[str, str] = {}
     if outcome not in (Stage.WON, Stage.LOST):
         errors["outcome"] = "Choose won or lost."
@@ -339,12 +364,31 @@ def deal_close(
         errors.update({field: messages[0] for field, messages in error.message_dict.items()})
     if errors:
         raise ValidationError(errors)
-    deal = _lock(deal, expected_version=expected_version)
-    if not deal.is_open:
-        raise ValidationError("This deal is already closed.")
-    today = timezone.localdate()
-    was_overdue = _is_overdue(deal, today)
-    stage_before = deal.stage
+
+
+def _check_packet(deal: Deal, *, outcome: str, waiver_reason: str) -> list[PacketItem]:
+    """The missing parts a won close waives ([] when nothing is missing, or it is lost);
+    without a written waiver reason, a ValidationError with a message per missing part.
+
+    Read on the locked row: a contact removed meanwhile cannot slip through."""
+    if outcome != Stage.WON:
+        return []
+    missing = deal_packet(deal).missing
+    if missing and not (waiver_reason or "").strip():
+        raise ValidationError({item.key: item.message for item in missing})
+    return missing
+
+
+def _apply_close(
+    deal: Deal,
+    *,
+    outcome: str,
+    closed_on: datetime.date,
+    final_amount: Decimal,
+    reason: str,
+    lost_reason: str,
+    bump_version: bool,
+) -> None:
     deal.stage = outcome
     deal.closed_on = closed_on
     deal.amount = final_amount
@@ -352,30 +396,75 @@ def deal_close(
     deal.lost_reason = lost_reason if outcome == Stage.LOST else ""
     # A closed deal has no next step: the hand-off (won) or nothing (lost) follows.
     deal.next_step, deal.next_step_due = "", None
-    if expected_version is None:
+    if bump_version:
         deal.version += 1
     deal.full_clean()
     deal.save()
-    if outcome == Stage.WON:
+
+
+def _record_packet_waiver(deal: Deal, *, actor: User, reason: str, waived: list[PacketItem]) -> None:
+    deal.packet_waiver_reason = reason.strip()
+    deal.packet_waived_by = actor
+    deal.packet_waived_at = timezone.now()
+    deal.full_clean()
+    deal.save(update_fields=["packet_waiver_reason", "packet_waived_by", "packet_waived_at", "updated_at"])
+    parts = "; ".join(item.label.lower() for item in waived)
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.PACKET_WAIVED,
+        message=f"Closed without the full hand-off packet (missing: {parts}): {deal.packet_waiver_reason}",
+        actor=actor,
+        data={"missing": [item.key for item in waived]},
+    )
+
+
+def _record_close(deal: Deal, *, actor: User, stage_before: str) -> None:
+    if deal.stage == Stage.WON:
         event_record(
             account=deal.account,
             subject=deal,
             verb=EventVerb.DEAL_WON,
-            message=f"Won on {closed_on:%d %b %Y} for {final_amount:,.2f} {deal.currency}: {deal.close_reason}",
+            message=f"Won on {deal.closed_on:%d %b %Y} for {deal.amount:,.2f} {deal.currency}: {deal.close_reason}",
             actor=actor,
-            data={"stage_before": stage_before, "amount": str(final_amount)},
+            data={"stage_before": stage_before, "amount": str(deal.amount)},
         )
-        handoff_start(deal=deal, actor=actor)
     else:
         event_record(
             account=deal.account,
             subject=deal,
             verb=EventVerb.DEAL_LOST,
-            message=f"Lost on {closed_on:%d %b %Y} ({deal.get_lost_reason_display()}): {deal.close_reason}",
+            message=f"Lost on {deal.closed_on:%d %b %Y} ({deal.get_lost_reason_display()}): {deal.close_reason}",
             actor=actor,
             data={"stage_before": stage_before, "lost_reason": deal.lost_reason},
         )
-    _tell_next_step_resolved_on_commit(deal, was_overdue=was_overdue, today=today)
+
+
+@transaction.atomic
+def deal_no_promises_set(*, actor: User, deal: Deal, no_promises_made: bool) -> Deal:
+    """State (or withdraw) that no promises were made on an open deal: the packet's
+    explicit answer when there is no promise to list. Refused while promises are listed;
+    promise_add withdraws it."""
+    _check_can_change(actor, deal)
+    deal = _lock(deal, expected_version=None)
+    if not deal.is_open:
+        raise ValidationError({"no_promises_made": "This deal is closed: its packet was settled at the close."})
+    if deal.no_promises_made == no_promises_made:
+        return deal
+    if no_promises_made and deal.promises.exclude(status=PromiseStatus.DROPPED).exists():
+        raise ValidationError({"no_promises_made": "This deal lists promises: they were made."})
+    deal.no_promises_made = no_promises_made
+    deal.version += 1
+    deal.full_clean()
+    deal.save(update_fields=["no_promises_made", "version", "updated_at"])
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.DEAL_UPDATED,
+        message="Stated that no promises were made." if no_promises_made else "Withdrew “no promises were made”.",
+        actor=actor,
+        data={"fields": ["no_promises_made"], "no_promises_made": no_promises_made},
+    )
     return deal
 
 
@@ -424,6 +513,8 @@ def deal_reopen(
     deal.closed_on = None
     deal.close_reason = ""
     deal.lost_reason = ""
+    # A waiver was for that close; the next one meets the gate again (the timeline keeps it).
+    deal.packet_waiver_reason, deal.packet_waived_by, deal.packet_waived_at = "", None, None
     deal.next_step = next_step.strip() or "Decide the next move after the reopening"
     deal.next_step_due = next_step_due or today
     deal.version += 1

@@ -23,9 +23,11 @@ from handoffs.access import (
 )
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepOwnerRole, StepStatus
 from handoffs.models import Deal, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
+from handoffs.services.promises import promises_take_over
 from handoffs.signals import (
     ITEM_KIND_MEETING_NOT_SCHEDULED,
     ITEM_KIND_OWNER_NOT_ACCEPTED,
+    ITEM_KIND_PROMISE_OVERDUE,
     ITEM_KIND_STEP_OVERDUE,
     MESSAGE_ABOUT_HANDOFF,
     MESSAGE_ABOUT_MEETING,
@@ -241,7 +243,7 @@ def handoff_propose_owner(*, actor: User, handoff: Handoff, owner: User) -> Hand
 @transaction.atomic
 def handoff_accept(*, actor: User, handoff: Handoff) -> Handoff:
     """The proposed delivery lead takes the account: they become its owner (kept in the
-    ownership history), and the delivery steps are theirs."""
+    ownership history), and the delivery steps and the promises still to keep are theirs."""
     locked = _lock(handoff)
     if locked.status != HandoffStatus.OWNER_PROPOSED:
         if locked.delivery_owner_id == actor.pk:
@@ -264,6 +266,7 @@ def handoff_accept(*, actor: User, handoff: Handoff) -> Handoff:
         subject=deal,
     )
     locked.steps.filter(owner_role=StepOwnerRole.DELIVERY, status=StepStatus.OPEN).update(assignee=actor)
+    promises_take_over(handoff=locked, owner=actor)
     event_record(
         account=deal.account,
         subject=deal,
@@ -574,43 +577,100 @@ def meeting_record(
     sides counts as the hand-off meeting; otherwise the hand-off needs another one.
     The customer contacts are then e-mailed a summary (after commit)."""
     locked, handoff = _lock_meeting(actor=actor, meeting=meeting)
-    if locked.status != MeetingStatus.SCHEDULED:
-        _refuse(f"This meeting is {locked.get_status_display().lower()}; it cannot be recorded again.")
-    if locked.starts_at > timezone.now():
+    _check_recordable(locked, agreement=agreement)
+    attendees = list(locked.attendees.all())
+    user_ids, contact_ids = _attended_ids(attendees, users=attended_user_ids, contacts=attended_contact_ids)
+    reviews = list(promise_reviews)
+    _check_promise_reviews(reviews, deal_id=handoff.deal_id)
+    _mark_attendance(attendees, user_ids=user_ids, contact_ids=contact_ids)
+    three_way = handoff.rep_id in user_ids and handoff.delivery_owner_id in user_ids and bool(contact_ids)
+    _mark_held(locked, actor=actor, agreement=agreement, three_way=three_way)
+    _review_promises(reviews, actor=actor, deal=handoff.deal)
+    _advance_handoff(
+        handoff,
+        meeting=locked,
+        actor=actor,
+        three_way=three_way,
+        user_ids=user_ids,
+        contact_ids=contact_ids,
+        reviewed=len(reviews),
+    )
+    _request_customer_summary(locked, attendees=attendees)
+    return locked
+
+
+def _check_recordable(meeting: Meeting, *, agreement: str) -> None:
+    if meeting.status != MeetingStatus.SCHEDULED:
+        _refuse(f"This meeting is {meeting.get_status_display().lower()}; it cannot be recorded again.")
+    if meeting.starts_at > timezone.now():
         _refuse("This meeting has not started yet: record it once it took place.")
     if not agreement.strip():
         _refuse("Write down what was agreed: what delivery will do, by when.", "agreement")
-    attendees = list(locked.attendees.all())
-    user_ids = {int(pk) for pk in attended_user_ids}
-    contact_ids = {int(pk) for pk in attended_contact_ids}
+
+
+def _attended_ids(
+    attendees: list[MeetingAttendee], *, users: Iterable[int], contacts: Iterable[int]
+) -> tuple[set[int], set[int]]:
+    """The users and contacts recorded as attending; only people invited may be."""
+    user_ids = {int(pk) for pk in users}
+    contact_ids = {int(pk) for pk in contacts}
     invited_users = {a.user_id for a in attendees if a.user_id}
     invited_contacts = {a.contact_id for a in attendees if a.contact_id}
     if not user_ids <= invited_users or not contact_ids <= invited_contacts:
         _refuse("Only people invited to the meeting can be recorded as attending.")
+    return user_ids, contact_ids
 
-    reviews = list(promise_reviews)
-    _check_promise_reviews(reviews, deal_id=handoff.deal_id)
 
-    now = timezone.now()
+def _mark_attendance(attendees: list[MeetingAttendee], *, user_ids: set[int], contact_ids: set[int]) -> None:
     for attendee in attendees:
         attendee.attended = (attendee.user_id in user_ids) if attendee.user_id else (attendee.contact_id in contact_ids)
     MeetingAttendee.objects.bulk_update(attendees, ["attended"])
-    three_way = handoff.rep_id in user_ids and handoff.delivery_owner_id in user_ids and bool(contact_ids)
-    locked.status = MeetingStatus.HELD
-    locked.held_at = locked.starts_at
-    locked.recorded_by = actor
-    locked.notes = agreement.strip()
-    locked.counts_as_handoff_meeting = three_way
-    locked.full_clean()
-    locked.save()
-    for promise, decision, new_wording, reason in reviews:
-        _promise_review(promise=promise, decision=decision, new_wording=new_wording, reason=reason, when=now)
 
-    deal = handoff.deal
+
+def _mark_held(meeting: Meeting, *, actor: User, agreement: str, three_way: bool) -> None:
+    meeting.status = MeetingStatus.HELD
+    meeting.held_at = meeting.starts_at
+    meeting.recorded_by = actor
+    meeting.notes = agreement.strip()
+    meeting.counts_as_handoff_meeting = three_way
+    meeting.full_clean()
+    meeting.save()
+
+
+def _review_promises(reviews: list[tuple[Promise, str, str, str]], *, actor: User, deal: Deal) -> None:
+    """Apply each promise's review, each on the timeline; a dropped or renegotiated
+    promise may stop being overdue (followups re-checks)."""
+    now = timezone.now()
+    for promise, decision, new_wording, reason in reviews:
+        reviewed = _promise_review(promise=promise, decision=decision, new_wording=new_wording, reason=reason, when=now)
+        event_record(
+            account=deal.account,
+            subject=deal,
+            verb=EventVerb.PROMISE_UPDATED,
+            message=f"Promise {decision} in the hand-off meeting: “{reviewed.description}”"
+            + (f" ({reviewed.status_note})." if reviewed.status_note else "."),
+            actor=actor,
+            data={"promise_id": reviewed.pk, "decision": decision},
+        )
+        _resolved_on_commit(Promise, ITEM_KIND_PROMISE_OVERDUE, reviewed.pk)
+
+
+def _advance_handoff(
+    handoff: Handoff,
+    *,
+    meeting: Meeting,
+    actor: User,
+    three_way: bool,
+    user_ids: set[int],
+    contact_ids: set[int],
+    reviewed: int,
+) -> None:
+    """A three-way meeting moves the hand-off to "meeting held"; any other sends it back
+    to wait for one. Either way the meeting is on the deal's timeline."""
     if three_way:
         handoff.status = HandoffStatus.MEETING_HELD
-        handoff.meeting_held_at = locked.held_at
-        handoff.agreement = agreement.strip()
+        handoff.meeting_held_at = meeting.held_at
+        handoff.agreement = meeting.notes
         message = f"{actor} recorded the three-way hand-off meeting."
     else:
         missing = _missing_sides(handoff=handoff, user_ids=user_ids, contact_ids=contact_ids)
@@ -618,6 +678,7 @@ def meeting_record(
         message = f"{actor} recorded a meeting without {missing}: it does not count as the hand-off meeting."
     handoff.full_clean()
     handoff.save()
+    deal = handoff.deal
     event_record(
         account=deal.account,
         subject=deal,
@@ -626,19 +687,21 @@ def meeting_record(
         actor=actor,
         data={
             "handoff_id": handoff.pk,
-            "meeting_id": locked.pk,
+            "meeting_id": meeting.pk,
             "three_way": three_way,
-            "promises_reviewed": len(reviews),
+            "promises_reviewed": reviewed,
         },
     )
+
+
+def _request_customer_summary(meeting: Meeting, *, attendees: list[MeetingAttendee]) -> None:
     _request_messages(
         Meeting,
         purpose=MESSAGE_CUSTOMER_SUMMARY,
         about=MESSAGE_ABOUT_MEETING,
-        item_id=locked.pk,
+        item_id=meeting.pk,
         recipients=[attendee.contact for attendee in attendees if attendee.contact_id],
     )
-    return locked
 
 
 def _missing_sides(*, handoff: Handoff, user_ids: set[int], contact_ids: set[int]) -> str:
@@ -671,7 +734,9 @@ def _check_promise_reviews(reviews: list[tuple[Promise, str, str, str]], *, deal
         raise ValidationError({"promises": errors})
 
 
-def _promise_review(*, promise: Promise, decision: str, new_wording: str, reason: str, when: datetime.datetime) -> None:
+def _promise_review(
+    *, promise: Promise, decision: str, new_wording: str, reason: str, when: datetime.datetime
+) -> Promise:
     promise = Promise.objects.select_for_update().get(pk=promise.pk)
     if decision == "renegotiated":
         if not promise.original_description:
@@ -688,6 +753,7 @@ def _promise_review(*, promise: Promise, decision: str, new_wording: str, reason
     promise.reviewed_at = when
     promise.full_clean()
     promise.save()
+    return promise
 
 
 def _when(moment: datetime.datetime) -> str:

@@ -26,6 +26,7 @@ from accounts.services import account_create, account_update, contact_create, co
 from handoffs.access import accounts_visible_to
 from handoffs.filters import AccountFilter
 from handoffs.selectors.accounts import account_for_detail, account_list_queryset, account_timeline
+from handoffs.selectors.promises import account_promise_ledger
 
 PAGE_SIZE = 25
 SORTABLE_COLUMNS = [("name", "Account"), ("owner", "Owner"), ("open_deals", "Open deals"), ("health", "Health")]
@@ -77,6 +78,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": account_editable_by(request.user, account),
         "can_open_deal": user_sells(request.user),
         "timeline": account_timeline(request.user, account, before=timeline_cursor(request.GET.get("timeline_before"))),
+        "promise_ledger": account_promise_ledger(request.user, account),
     }
     return render(request, "handoffs/accounts/detail.html", context)
 

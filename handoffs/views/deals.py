@@ -23,7 +23,13 @@ from accounts.common.forms import add_service_error
 from accounts.common.http import parse_id, safe_next_url
 from accounts.common.links import url_for_each
 from accounts.common.timeline import timeline_cursor
-from handoffs.access import accounts_visible_to, deal_editable_by, deal_reopenable_by, deals_visible_to
+from handoffs.access import (
+    accounts_visible_to,
+    deal_editable_by,
+    deal_reopenable_by,
+    deals_visible_to,
+    user_may_work_promise,
+)
 from handoffs.choices import CLOSED_STAGES, Stage
 from handoffs.filters import DealFilter
 from handoffs.forms.deals import (
@@ -31,10 +37,12 @@ from handoffs.forms.deals import (
     DealContactForm,
     DealForm,
     DealReopenForm,
+    NoPromisesForm,
     PromiseForm,
     StageMoveForm,
 )
 from handoffs.models import Deal
+from handoffs.packet import deal_packet, packet_errors_split
 from handoffs.selectors.deals import (
     board_columns,
     contacts_addable_to,
@@ -44,11 +52,13 @@ from handoffs.selectors.deals import (
     deal_timeline,
     my_day,
 )
+from handoffs.selectors.promises import mark_workable
 from handoffs.services.deals import (
     deal_close,
     deal_contact_add,
     deal_create,
     deal_move_stage,
+    deal_no_promises_set,
     deal_reopen,
     deal_update,
     promise_add,
@@ -166,9 +176,16 @@ def _detail_context(request: HttpRequest, deal: Deal, **forms) -> dict:
         "timeline": deal_timeline(deal, before=timeline_cursor(request.GET.get("timeline_before"))),
         "today": timezone.localdate(),
         "handoff": getattr(deal, "handoff", None),
+        # The hand-off packet's checklist, before the close (handoffs.packet).
+        "packet": deal_packet(deal) if deal.is_open else None,
     }
-    if can_edit:
+    # Promises: each row says whether the viewer may work it (handoffs.access.user_may_work_promise).
+    context["promises"] = list(deal.promises.all())
+    may_add = mark_workable(request.user, context["promises"], deal=deal, handoff=context["handoff"])
+    context["may_add_promise"] = may_add and deal.stage != Stage.LOST
+    if context["may_add_promise"]:
         context["promise_form"] = forms.get("promise_form") or PromiseForm()
+    if can_edit:
         context["contact_form"] = forms.get("contact_form") or DealContactForm(deal=deal)
         context["has_addable_contacts"] = contacts_addable_to(deal).exists()
     return context
@@ -252,6 +269,7 @@ def deal_close_view(request: HttpRequest, pk: int) -> HttpResponse:
         "version": deal.version,
     }
     form = DealCloseForm(request.POST or None, initial=initial)
+    refused_parts: list[str] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -263,17 +281,39 @@ def deal_close_view(request: HttpRequest, pk: int) -> HttpResponse:
                 final_amount=data["final_amount"],
                 reason=data["reason"],
                 lost_reason=data["lost_reason"],
+                packet_waiver_reason=data["packet_waiver_reason"],
                 expected_version=data["version"],
             )
         except ValidationError as error:
-            add_service_error(form, error)
+            # The packet's parts are shown with their links to fix each; the rest on the form.
+            refused_parts, rest = packet_errors_split(error)
+            if rest is not None:
+                add_service_error(form, rest)
         else:
             if data["outcome"] == Stage.WON:
                 messages.success(request, "Deal won — its hand-off has started.")
             else:
                 messages.info(request, "Deal logged as lost.")
             return redirect("handoffs:deal_detail", pk=deal.pk)
-    return render(request, "handoffs/deals/close.html", {"form": form, "deal": deal})
+    context = {"form": form, "deal": deal, "packet": deal_packet(deal), "refused_parts": refused_parts}
+    return render(request, "handoffs/deals/close.html", context)
+
+
+@login_required
+@require_POST
+def deal_no_promises_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The packet card's "No promises were made" (ticked, or withdrawn)."""
+    deal = deal_for_change(request.user, pk)
+    _editable_or_403(request.user, deal)
+    form = NoPromisesForm(request.POST)
+    form.is_valid()  # a lone optional checkbox: always valid
+    try:
+        deal_no_promises_set(actor=request.user, deal=deal, no_promises_made=form.cleaned_data["no_promises_made"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Saved: the packet's promises part is updated.")
+    return redirect(f"{reverse('handoffs:deal_detail', args=[deal.pk])}#packet")
 
 
 @login_required
@@ -298,8 +338,11 @@ def deal_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def promise_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a promise: before the close the rep's (and their managers'), after the hand-off
+    also the delivery owner's (handoffs.access.user_may_work_promise)."""
     deal = deal_for_change(request.user, pk)
-    _editable_or_403(request.user, deal)
+    if not user_may_work_promise(request.user, deal=deal, handoff=getattr(deal, "handoff", None)):
+        raise PermissionDenied("Only the rep, the delivery owner or their managers add promises to this deal.")
     form = PromiseForm(request.POST)
     if form.is_valid():
         try:

@@ -23,7 +23,8 @@ from handoffs.access import (
     user_may_propose_owner,
     user_may_work_handoff,
 )
-from handoffs.choices import HandoffStatus, MeetingStatus
+from handoffs.choices import HandoffStatus, MeetingStatus, Stage
+from handoffs.forms.deals import PromiseForm
 from handoffs.forms.handoffs import (
     DeclineForm,
     MeetingCancelForm,
@@ -47,6 +48,7 @@ from handoffs.selectors.handoffs import (
     overdue_condition,
     step_for_change,
 )
+from handoffs.selectors.promises import mark_workable
 from handoffs.services import handoffs as services
 
 PAGE_SIZE = 50
@@ -116,13 +118,17 @@ def _detail_context(request: HttpRequest, handoff: Handoff, **extra) -> dict:
     user = request.user
     meeting = current_meeting(handoff)
     may_work = user_may_work_handoff(user, handoff)
+    promises = list(handoff.deal.promises.all())
     context = {
         "handoff": handoff,
         "deal": handoff.deal,
         "steps": list(handoff.steps.all()),
         "meeting": meeting,
         "past_meetings": [m for m in handoff.meetings.all() if m != meeting],
-        "promises": list(handoff.deal.promises.all()),
+        "promises": promises,
+        "may_add_promise": mark_workable(user, promises, deal=handoff.deal, handoff=handoff)
+        and handoff.deal.stage != Stage.LOST,
+        "promise_form": PromiseForm(),
         "timeline": deal_timeline(handoff.deal, before=timeline_cursor(request.GET.get("timeline_before"))),
         "may_work": may_work,
         "may_propose": user_may_propose_owner(user, handoff) and handoff.status in services.PROPOSABLE_STATUSES,

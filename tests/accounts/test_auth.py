@@ -116,6 +116,9 @@ def test_an_admin_changes_the_thresholds_and_bad_cadence_is_refused(client_for, 
         "single_threaded_stages": ["negotiate"],
         "escalate_after_hours": 24,
         "escalate_to_admin_after_hours": 0,
+        "gate_requires_context": "on",
+        "gate_min_contacts": 2,
+        "gate_requires_promises": "on",
     }
     refused = client.post(reverse("accounts:org_settings"), form)
     assert refused.status_code == 200

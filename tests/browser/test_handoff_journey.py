@@ -18,7 +18,7 @@ from followups.services.outbox import outbox_deliver_due
 from handoffs.choices import HandoffStatus, PromiseStatus, Stage
 from handoffs.models import Handoff, Meeting
 from handoffs.services.deals import deal_close
-from tests.factories import ContactFactory, DealContactFactory, DealFactory, PromiseFactory
+from tests.factories import ContactFactory, DealContactFactory, DealFactory, PromiseFactory, give_full_packet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,6 +33,7 @@ def test_a_won_deal_is_handed_off_through_a_three_way_meeting(page, login_as, li
     contact = ContactFactory(account=deal.account, first_name="Hana", last_name="Ito", email="hana@northwind.test")
     DealContactFactory(deal=deal, contact=contact)
     PromiseFactory(deal=deal, description="Live by 1 March")
+    give_full_packet(deal)
     deal_close(
         actor=rep,
         deal=deal,

@@ -28,7 +28,14 @@ from followups.services.outbox import outbox_deliver_due
 from handoffs.choices import HandoffStatus, LeadSource, Stage
 from handoffs.models import Deal, Handoff
 from handoffs.services.handoffs import handoff_accept
-from tests.factories import CheckInFactory, DealFactory, HandoffFactory, PlaybookFactory, UserFactory
+from tests.factories import (
+    CheckInFactory,
+    DealFactory,
+    HandoffFactory,
+    PlaybookFactory,
+    UserFactory,
+    give_full_packet,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -503,7 +510,7 @@ def test_a_failing_checkin_scheduler_does_not_fail_the_acceptance(
     from handoffs.services.deals import deal_close
     from handoffs.services.handoffs import handoff_propose_owner
 
-    deal = DealFactory(owner=rep, stage=Stage.NEGOTIATE)
+    deal = give_full_packet(DealFactory(owner=rep, stage=Stage.NEGOTIATE))
     deal_close(
         actor=rep, deal=deal, outcome="won", closed_on=timezone.localdate(), final_amount=deal.amount, reason="Fit"
     )

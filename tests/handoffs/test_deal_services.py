@@ -20,7 +20,14 @@ from handoffs.services.deals import (
     deal_update,
     promise_add,
 )
-from tests.factories import AccountFactory, ContactFactory, DealFactory, PlaybookFactory, PlaybookStepFactory
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    DealFactory,
+    PlaybookFactory,
+    PlaybookStepFactory,
+    give_full_packet,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(datetime.datetime(2025, 3, 10, 12, tzinfo=datetime.UTC))]
 
@@ -201,7 +208,7 @@ def test_a_won_close_marks_the_deal_won_and_starts_its_hand_off_with_the_playboo
     PlaybookStepFactory(
         playbook=playbook, position=2, title="Kick-off", owner_role=StepOwnerRole.DELIVERY, due_offset_days=7
     )
-    deal = DealFactory(owner=rep, stage=Stage.NEGOTIATE, segment="pilot-programme")
+    deal = give_full_packet(DealFactory(owner=rep, stage=Stage.NEGOTIATE, segment="pilot-programme"))
     # when
     deal_close(actor=rep, deal=deal, outcome="won", closed_on=TODAY, final_amount=Decimal("50000"), reason="Best fit")
     # then
@@ -218,7 +225,7 @@ def test_a_won_close_marks_the_deal_won_and_starts_its_hand_off_with_the_playboo
 
 def test_a_won_close_whose_hand_off_fails_leaves_the_deal_open(rep, monkeypatch):
     # given
-    deal = DealFactory(owner=rep, stage=Stage.NEGOTIATE)
+    deal = give_full_packet(DealFactory(owner=rep, stage=Stage.NEGOTIATE))
 
     def broken_handoff_start(**kwargs):
         raise RuntimeError("database hiccup")
@@ -272,7 +279,7 @@ def test_a_lost_close_keeps_the_reason_and_creates_no_hand_off(rep):
 
 
 def test_a_closed_deal_cannot_be_closed_twice(rep):
-    deal = DealFactory(owner=rep)
+    deal = give_full_packet(DealFactory(owner=rep))
     deal_close(actor=rep, deal=deal, outcome="won", closed_on=TODAY, final_amount=Decimal("1"), reason="Yes")
     with pytest.raises(ValidationError):
         deal_close(actor=rep, deal=deal, outcome="won", closed_on=TODAY, final_amount=Decimal("1"), reason="Yes")
@@ -299,7 +306,7 @@ def test_a_manager_reopens_a_lost_deal_into_the_stage_it_closed_from(rep, manage
 
 
 def test_a_manager_of_another_team_cannot_reopen_the_deal(rep, outsider_team_rep):
-    deal = DealFactory(owner=rep)
+    deal = give_full_packet(DealFactory(owner=rep))
     deal_close(actor=rep, deal=deal, outcome="won", closed_on=TODAY, final_amount=1, reason="Yes")
     with pytest.raises(PermissionDenied):
         deal_reopen(actor=outsider_team_rep.team.manager, deal=deal, reason="Mistake")
@@ -307,7 +314,7 @@ def test_a_manager_of_another_team_cannot_reopen_the_deal(rep, outsider_team_rep
 
 def test_reopening_a_won_deal_withdraws_its_hand_off_so_a_new_close_starts_a_fresh_one(rep, manager):
     # given
-    deal = DealFactory(owner=rep)
+    deal = give_full_packet(DealFactory(owner=rep))
     deal_close(actor=rep, deal=deal, outcome="won", closed_on=TODAY, final_amount=1, reason="Yes")
     # when
     deal_reopen(actor=manager, deal=deal, reason="Contract not signed after all")
@@ -318,7 +325,7 @@ def test_reopening_a_won_deal_withdraws_its_hand_off_so_a_new_close_starts_a_fre
 
 def test_a_won_deal_whose_hand_off_is_under_way_cannot_be_reopened(rep, manager, delivery_lead):
     # given
-    deal = DealFactory(owner=rep)
+    deal = give_full_packet(DealFactory(owner=rep))
     deal_close(actor=rep, deal=deal, outcome="won", closed_on=TODAY, final_amount=1, reason="Yes")
     Handoff.objects.filter(deal=deal).update(status=HandoffStatus.ACCEPTED, delivery_owner=delivery_lead)
     # when

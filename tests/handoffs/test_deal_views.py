@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import OrganisationSettings
 from handoffs.choices import Stage
 from handoffs.models import Deal, DealContact, Handoff, Promise
-from tests.factories import AccountFactory, ContactFactory, DealContactFactory, DealFactory
+from tests.factories import AccountFactory, ContactFactory, DealContactFactory, DealFactory, give_full_packet
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +193,7 @@ def test_a_stale_board_move_answers_409_and_moves_nothing(client_for, rep):
 
 
 def test_logging_a_won_close_from_the_form_starts_the_hand_off(client_for, rep):
-    deal = DealFactory(owner=rep, stage=Stage.NEGOTIATE)
+    deal = give_full_packet(DealFactory(owner=rep, stage=Stage.NEGOTIATE))
     response = client_for(rep).post(
         reverse("handoffs:deal_close", args=[deal.pk]),
         {
@@ -254,6 +254,7 @@ def test_a_rep_adds_a_promise_and_a_contact_from_the_deal_page(client_for, rep):
 
 
 def test_the_deal_page_runs_the_same_number_of_queries_with_more_contacts_and_promises(client_for, rep):
+    OrganisationSettings.load()  # the organisation's row exists (the packet reads its gate), as in use
     deal = DealFactory(owner=rep)
     client = client_for(rep)
     url = reverse("handoffs:deal_detail", args=[deal.pk])

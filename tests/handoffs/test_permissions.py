@@ -11,7 +11,7 @@ from django.utils import timezone
 from handoffs.selectors.accounts import accounts_visible_to
 from handoffs.selectors.deals import deals_visible_to
 from handoffs.services.deals import deal_close
-from tests.factories import AccountFactory, DealFactory, HandoffFactory, UserFactory
+from tests.factories import AccountFactory, DealFactory, HandoffFactory, UserFactory, give_full_packet
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, reps_deal):
 
 @pytest.mark.parametrize(("who", "status"), [("rep", 403), ("other_rep", 403), ("manager", 200), ("admin_user", 200)])
 def test_only_managers_and_admins_may_reopen_a_closed_deal(request, client_for, rep, who, status):
-    deal = DealFactory(owner=rep)
+    deal = give_full_packet(DealFactory(owner=rep))
     deal_close(actor=rep, deal=deal, outcome="won", closed_on=timezone.localdate(), final_amount=1, reason="Yes")
     client = client_for(request.getfixturevalue(who))
     assert client.get(reverse("handoffs:deal_reopen", args=[deal.pk])).status_code == status

@@ -1,0 +1,68 @@
+"""Reads of promises: the one a user works on, the rows of a deal's or hand-off's promise
+list (each with whether the viewer may work it and whether it is late), an account's
+promise ledger. Each reads a fixed number of queries, whatever the number of promises."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.access import is_active_user, team_scope_ids
+from accounts.models import Account, User
+from handoffs.access import deals_visible_to, user_may_work_promise
+from handoffs.lateness import as_flag, promise_late
+from handoffs.models import Deal, Handoff, Promise
+
+
+def promises_for_page(today: datetime.date | None = None) -> QuerySet[Promise]:
+    """A prefetch queryset of promises as the pages show them: owner and resolver
+    loaded, each flagged is_late (handoffs.lateness.promise_late)."""
+    return (
+        Promise.objects.select_related("owner", "resolved_by", "created_by")
+        .annotate(is_late=as_flag(promise_late(today or timezone.localdate())))
+        .order_by("id")
+    )
+
+
+@dataclass
+class PromiseToWork:
+    promise: Promise
+    deal: Deal
+    handoff: Handoff | None
+
+
+def promise_for_work(user: User, pk: int) -> PromiseToWork:
+    """The promise `user` opens to change (404 unless they may read its deal), with its
+    deal and hand-off as user_may_work_promise reads them."""
+    promise = get_object_or_404(
+        Promise.objects.select_related("deal__account", "deal__owner", "owner").filter(
+            deal__in=deals_visible_to(user).values("pk")
+        ),
+        pk=pk,
+    )
+    handoff = Handoff.objects.select_related("rep", "delivery_owner").filter(deal_id=promise.deal_id).first()
+    return PromiseToWork(promise=promise, deal=promise.deal, handoff=handoff)
+
+
+def mark_workable(user: User, promises: list[Promise], *, deal: Deal, handoff: Handoff | None) -> bool:
+    """Set promise.may_work on each of a deal's promises (one read of the user's teams
+    in all), and return whether the user may add a promise to the deal."""
+    scope = team_scope_ids(user) if is_active_user(user) and user.is_manager else set()
+    for promise in promises:
+        promise.may_work = user_may_work_promise(user, deal=deal, handoff=handoff, promise=promise, scope=scope)
+    return user_may_work_promise(user, deal=deal, handoff=handoff, promise=None, scope=scope)
+
+
+def account_promise_ledger(user: User, account: Account) -> list[Promise]:
+    """Every promise of the account's deals that `user` may read, oldest deal first: one
+    query, whatever the number of deals and promises."""
+    return list(
+        promises_for_page()
+        .filter(deal__account=account, deal__in=deals_visible_to(user).values("pk"))
+        .select_related("deal")
+        .order_by("deal_id", "id")
+    )
