@@ -309,6 +309,9 @@ def _insert_escalations(
         status__in=[MessageStatus.SENT, MessageStatus.FAILED],
         escalate_at__lte=now,
     ).order_by()
+    if not eligible.exists():
+        # The usual case, read from the small partial index: nothing to look at.
+        return 0
     previous = eligible.filter(item_id__in=rule.queryset.values("pk"))
     inserted = 0
     if to_level == ReminderLevel.MANAGER:
