@@ -57,7 +57,7 @@ test: install-dev ## Lint, check, run the whole suite on PostgreSQL + Redis, the
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-clocks
 
-test-clocks: install-dev ## Rerun the date-sensitive tests at 3 pinned clocks (midnight UTC, DST days)
+test-clocks: install-dev ## Rerun the date-sensitive tests at 4 pinned clocks (midnight UTC, DST days, a Tokyo server)
 	@./.ci/browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		PYTEST=$(BIN)/pytest ./.ci/test-clocks

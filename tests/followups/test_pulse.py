@@ -13,6 +13,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.choices import EventVerb
 from accounts.models import OrganisationSettings, TimelineEvent
@@ -363,10 +364,12 @@ def test_the_drop_rule_fires_the_day_after_the_followup_days_and_not_before(hand
     assert OrganisationSettings.load().pulse_followup_days == 3
     pulse = at_risk_pulse(handoff, said_at=NOW, rep=rep)
     # when / then: on the 15th (three days after) it is not dropped yet
-    _pinned.move_to(datetime.datetime(2026, 3, 15, 23, 0, tzinfo=datetime.UTC))
+    # (the organisation's days: its TIME_ZONE, whatever zone the server runs in)
+    site = timezone.get_default_timezone()
+    _pinned.move_to(datetime.datetime(2026, 3, 15, 23, 0, tzinfo=site))
     assert pulse_drops() == {}
     # on the 16th it is, dated that day, open, on the rep and the delivery owner
-    _pinned.move_to(datetime.datetime(2026, 3, 16, 0, 30, tzinfo=datetime.UTC))
+    _pinned.move_to(datetime.datetime(2026, 3, 16, 0, 30, tzinfo=site))
     drop = pulse_drops()[pulse.pk]
     assert drop["drop_date"] == datetime.date(2026, 3, 16)
     assert drop["drop_is_open"] is True

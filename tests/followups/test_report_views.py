@@ -230,7 +230,8 @@ def test_it_shows_the_median_and_p90_of_the_time_to_accept(client_for, manager, 
             deal__closed_on=datetime.date(2025, 3, 1),
             delivery_owner=delivery_lead,
             status="accepted",
-            accepted_at=datetime.datetime(2025, 3, 1 + days, tzinfo=datetime.UTC),
+            # at the site's midnight (its TIME_ZONE), from which latencies are counted
+            accepted_at=datetime.datetime(2025, 3, 1 + days, tzinfo=timezone.get_default_timezone()),
         )
     refreshed()
     # when

@@ -45,7 +45,7 @@ def test_pipeline_pages_run_the_same_number_of_queries_for_3_or_30_deals(client_
 
 def test_my_day_shows_overdue_next_steps_closing_deals_and_single_threaded_late_deals(client_for, rep):
     # given
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=rep.tzinfo)
     overdue = DealFactory(owner=rep, title="Overdue one")
     Deal.objects.filter(pk=overdue.pk).update(next_step_due=today - datetime.timedelta(days=2))
     DealFactory(owner=rep, title="Closing soon", expected_close_date=today)
@@ -76,7 +76,9 @@ def test_the_deal_list_searches_by_contact_name_and_filters_overdue(client_for, 
     )
     DealFactory(owner=rep, title="Other")
     late = DealFactory(owner=rep, title="Late")
-    Deal.objects.filter(pk=late.pk).update(next_step_due=timezone.localdate() - datetime.timedelta(days=1))
+    Deal.objects.filter(pk=late.pk).update(
+        next_step_due=timezone.localdate(timezone=rep.tzinfo) - datetime.timedelta(days=1)
+    )
     client = client_for(rep)
     # when
     by_contact = client.get(reverse("handoffs:deal_list"), {"q": "imogen quill"})
@@ -198,7 +200,7 @@ def test_logging_a_won_close_from_the_form_starts_the_hand_off(client_for, rep):
         reverse("handoffs:deal_close", args=[deal.pk]),
         {
             "outcome": "won",
-            "closed_on": timezone.localdate().isoformat(),
+            "closed_on": timezone.localdate(timezone=rep.tzinfo).isoformat(),
             "final_amount": "30000",
             "reason": "Strong champion",
             "version": 1,
@@ -216,7 +218,7 @@ def test_a_lost_close_without_a_reason_from_the_list_is_refused(client_for, rep)
         reverse("handoffs:deal_close", args=[deal.pk]),
         {
             "outcome": "lost",
-            "closed_on": timezone.localdate().isoformat(),
+            "closed_on": timezone.localdate(timezone=rep.tzinfo).isoformat(),
             "final_amount": "0",
             "reason": "They went quiet",
             "version": 1,
