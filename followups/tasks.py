@@ -4,14 +4,20 @@ The outbox tasks carry no message in their body: the rows in the database are th
 work, and a task only says "wake up and look". Losing a task (Redis restarted empty)
 costs at most one pump interval, never a message.
 
-Services import this module at the top and trigger tasks on commit; each task imports
-its service inside its body. Nothing else imports tasks, so there is no circle.
+Tasks import the services they call; services trigger a task by its registered name
+(current_app.send_task, on commit) and never import this module, so there is no circle.
 """
 
 import logging
 
 from celery import shared_task
 from django.utils import timezone
+
+from followups.models import Heartbeat
+from followups.services.checkins import checkins_schedule_missing
+from followups.services.outbox import outbox_deliver_due, outbox_due_exist, outbox_wake_sender, outbox_wake_senders
+from followups.services.reminders import reminders_scan
+from followups.services.report import last_week_start, report_refresh, weekly_digests_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +28,6 @@ DELIVERY_TIME_BUDGET_SECONDS = 40
 @shared_task(name="followups.tasks.record_heartbeat")
 def record_heartbeat(name: str = "beat") -> str:
     """Record that beat scheduled this and a worker ran it; returns the time written."""
-    from followups.models import Heartbeat
-
     now = timezone.now()
     Heartbeat.objects.update_or_create(name=name, defaults={"last_seen_at": now})
     return now.isoformat()
@@ -33,8 +37,6 @@ def record_heartbeat(name: str = "beat") -> str:
 def scan_overdue_items() -> int:
     """Beat, every minute: insert reminders for newly overdue items (and due escalations).
     Wakes the senders on commit when anything is due. Returns how many rows it inserted."""
-    from followups.services.reminders import reminders_scan
-
     result = reminders_scan()
     logger.info("Reminder scan inserted %s row(s) in %.3f s", result.total, result.seconds)
     return result.total
@@ -44,8 +46,6 @@ def scan_overdue_items() -> int:
 def deliver_outbox() -> int:
     """Claim and send due messages for a while; wake another run if work is left.
     Returns how many messages it delivered."""
-    from followups.services.outbox import outbox_deliver_due, outbox_due_exist, outbox_wake_sender
-
     result = outbox_deliver_due(time_budget_seconds=DELIVERY_TIME_BUDGET_SECONDS)
     if result.batches and outbox_due_exist():
         outbox_wake_sender()
@@ -56,8 +56,6 @@ def deliver_outbox() -> int:
 def pump_outbox() -> int:
     """Beat, every few seconds: wake the senders when anything is due or a dead worker's
     lease ran out, so that recovery takes seconds whatever happened to a wake-up."""
-    from followups.services.outbox import outbox_wake_senders
-
     return outbox_wake_senders()
 
 
@@ -67,8 +65,6 @@ def pump_outbox() -> int:
 def refresh_dropped_batons() -> int:
     """Beat, every few minutes: rebuild the report's snapshot and every account's baton
     health. Returns how many dropped batons it found."""
-    from followups.services.report import report_refresh
-
     result = report_refresh()
     logger.info("Report refresh: %s drops, %s accounts changed health", result.drops, result.accounts_changed)
     return result.drops
@@ -78,8 +74,6 @@ def refresh_dropped_batons() -> int:
 def send_weekly_digests() -> int:
     """Beat, Monday morning: queue each manager's digest of last week in the outbox (once
     per manager and week, however often this runs). Returns how many it offered."""
-    from followups.services.report import last_week_start, weekly_digests_enqueue
-
     return weekly_digests_enqueue(week_start=last_week_start())
 
 
@@ -87,6 +81,4 @@ def send_weekly_digests() -> int:
 def schedule_missing_checkins() -> int:
     """Beat: schedule the check-ins of accepted hand-offs whose scheduling on commit
     failed. Idempotent; returns how many check-ins it created."""
-    from followups.services.checkins import checkins_schedule_missing
-
     return checkins_schedule_missing()

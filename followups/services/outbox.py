@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,7 +53,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Contact, User
-from followups import builders, tasks
+from followups import builders
 from followups.choices import MessagePurpose, MessageStatus
 from followups.models import Notification, OutboxMessage
 
@@ -136,6 +137,16 @@ def outbox_due_exist(*, now: datetime.datetime | None = None) -> bool:
     )
 
 
+# The sender task by its registered name: services trigger tasks without importing the
+# tasks module, which imports the services, so there is no import circle.
+DELIVER_OUTBOX_TASK = "followups.tasks.deliver_outbox"
+
+
+def enqueue_delivery(**options) -> None:
+    """Put one "wake up and deliver" message on the broker (options as apply_async's)."""
+    current_app.send_task(DELIVER_OUTBOX_TASK, **options)
+
+
 def outbox_wake_sender(*, countdown: float | None = None) -> bool:
     """Ask a worker to deliver due messages (now, or after `countdown` seconds). A lost
     wake-up costs seconds only (beat pumps the outbox), so a broker that is down is
@@ -143,7 +154,7 @@ def outbox_wake_sender(*, countdown: float | None = None) -> bool:
     try:
         # One quick retry re-opens a pooled connection that a Redis restart closed; a
         # broker that is really down fails fast instead of holding up the request.
-        tasks.deliver_outbox.apply_async(
+        enqueue_delivery(
             countdown=countdown,
             retry=True,
             retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},

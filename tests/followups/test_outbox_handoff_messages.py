@@ -23,6 +23,7 @@ from accounts.models import TimelineEvent
 from followups import tasks
 from followups.choices import MessagePurpose, MessageStatus
 from followups.models import OutboxMessage
+from followups.services import outbox
 from followups.services.outbox import outbox_claim, outbox_deliver_due, outbox_wake_senders
 from handoffs.models import Meeting
 from handoffs.services.handoffs import (
@@ -120,7 +121,7 @@ def test_scheduling_succeeds_when_the_broker_is_unreachable_and_the_pump_sends_l
     starts = (timezone.localtime() + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     # when: Redis is down
     with (
-        mock.patch.object(tasks.deliver_outbox, "apply_async", side_effect=OperationalError("no broker")),
+        mock.patch.object(outbox, "enqueue_delivery", side_effect=OperationalError("no broker")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = client_for(rep).post(
@@ -136,7 +137,7 @@ def test_scheduling_succeeds_when_the_broker_is_unreachable_and_the_pump_sends_l
 
 def test_scheduling_wakes_a_sender_only_after_commit(rep, manager, delivery_lead, django_capture_on_commit_callbacks):
     handoff = accepted_handoff(rep=rep, manager=manager, lead=delivery_lead)
-    with mock.patch.object(tasks.deliver_outbox, "apply_async") as apply_async:
+    with mock.patch.object(outbox, "enqueue_delivery") as apply_async:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             contact = handoff.deal.deal_contacts.first().contact
             from handoffs.services.handoffs import meeting_schedule
@@ -288,7 +289,7 @@ def test_a_real_worker_sends_the_invites_after_commit(celery_worker_real, rep, m
 
 
 def test_the_pump_wakes_a_sender_only_when_something_is_due(rep, manager, delivery_lead):
-    with mock.patch.object(tasks.deliver_outbox, "apply_async") as apply_async:
+    with mock.patch.object(outbox, "enqueue_delivery") as apply_async:
         assert outbox_wake_senders() == 0
         scheduled_meeting(rep=rep, manager=manager, lead=delivery_lead)
         assert tasks.pump_outbox() == 1

@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError
 
 from followups.choices import MessageStatus
 from followups.models import Heartbeat, Notification, OutboxMessage
+from followups.services import outbox
 from followups.services.notifications import notification_create
 from followups.tasks import deliver_outbox, scan_overdue_items
 from tests.factories import HandoffStepFactory
@@ -22,7 +23,7 @@ from tests.factories import HandoffStepFactory
 def wakes(monkeypatch):
     """The wake-up messages the code tried to send (not sent: no worker in these tests)."""
     calls = []
-    monkeypatch.setattr(deliver_outbox, "apply_async", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(outbox, "enqueue_delivery", lambda **kwargs: calls.append(kwargs))
     return calls
 
 
@@ -85,7 +86,7 @@ def test_it_keeps_the_reminders_and_logs_when_the_broker_is_down(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(deliver_outbox, "apply_async", broker_down)
+    monkeypatch.setattr(outbox, "enqueue_delivery", broker_down)
     overdue_step(rep)
     # when
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
