@@ -195,6 +195,10 @@ class Account(models.Model):
     size = models.CharField(max_length=16, choices=CompanySize.choices, blank=True, default=CompanySize.UNKNOWN)
     address = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # Where the row came from outside Baton (a CRM's webhook, an API client, an import):
+    # the source's name and its own id, so that a second delivery updates instead of duplicating.
+    external_source = models.CharField(max_length=40, blank=True, db_default="")
+    external_id = models.CharField(max_length=100, blank=True, db_default="")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts")
     # Baton health, 0–100 from the account's open dropped batons; written by the
@@ -211,6 +215,13 @@ class Account(models.Model):
         indexes = [
             models.Index(Lower("name"), name="account_name_lower_idx"),
             models.Index(fields=["owner", "name"], name="account_owner_name_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="account_external_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -249,6 +260,10 @@ class Contact(models.Model):
     title = models.CharField(max_length=150, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
+    # Where the row came from outside Baton (a CRM's webhook, an API client, an import):
+    # the source's name and its own id, so that a second delivery updates instead of duplicating.
+    external_source = models.CharField(max_length=40, blank=True, db_default="")
+    external_id = models.CharField(max_length=100, blank=True, db_default="")
     pulse_opted_out_at = models.DateTimeField(
         null=True, blank=True, help_text="When the contact asked never to get a pulse e-mail again."
     )
@@ -263,6 +278,11 @@ class Contact(models.Model):
                 condition=~models.Q(email=""),
                 name="contact_email_unique_per_account",
                 violation_error_message="Another contact of this account already has this email address.",
+            ),
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="contact_external_id_unique",
             ),
         ]
 

@@ -46,6 +46,10 @@ class Deal(models.Model):
     # Picks the playbook of the hand-off ("enterprise", "smb"…); blank: the default one.
     segment = models.CharField(max_length=50, blank=True)
     expected_close_date = models.DateField(null=True, blank=True)
+    # Where the row came from outside Baton (a CRM's webhook, an API client, an import):
+    # the source's name and its own id, so that a second delivery updates instead of duplicating.
+    external_source = models.CharField(max_length=40, blank=True, db_default="")
+    external_id = models.CharField(max_length=100, blank=True, db_default="")
 
     lead_source = models.CharField(max_length=32, choices=LeadSource.choices, blank=True, default="")
     context_origin = models.TextField("where they came from", blank=True)
@@ -71,6 +75,10 @@ class Deal(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     packet_waived_at = models.DateTimeField(null=True, blank=True)
+    # A close that came from outside Baton (a CRM's webhook, the API) is recorded even when
+    # its packet is incomplete: the deal is won, its hand-off waits until the packet is
+    # complete or waived (handoffs.services.deals). Null: nothing is pending.
+    packet_pending_since = models.DateTimeField(null=True, blank=True)
     lost_reason = models.CharField(max_length=32, choices=LostReason.choices, blank=True)
 
     # Optimistic locking, as on Account.
@@ -102,6 +110,11 @@ class Deal(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(stage__in=[Stage.WON, Stage.LOST]) | models.Q(closed_on__isnull=False),
                 name="deal_closed_has_close_date",
+            ),
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="deal_external_id_unique",
             ),
         ]
 
