@@ -1,0 +1,10 @@
+# Placeholder reserved for a change in progress; its operations are filled in by that change.
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("handoffs", "0011_inbound_closes"),
+    ]
+
+    operations: list = []
