@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/baton
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-clocks test-sqlite screenshots lint format bench install install-dev services clean
+.PHONY: help run test test-clocks test-sqlite screenshots lint format bench bench-webhooks bench-exports bench-imports install install-dev services clean
 
 help: ## List the recipes
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -84,6 +84,18 @@ bench: install-dev ## Seed large data on PostgreSQL and load-test the pages (see
 bench-reminders: install-dev ## Reminder outbox benchmark: 1M check-ins, scan, claim, SMTP delivery (see README)
 	@./.ci/services
 	$(PY) bench/reminders.py $(BENCH_REMINDERS_ARGS)
+
+bench-webhooks: install-dev ## Webhook delivery benchmark: 1,000 signed POSTs to a local receiver via the real worker
+	@./.ci/services
+	$(PY) bench/webhooks.py $(BENCH_WEBHOOKS_ARGS)
+
+bench-imports: install-dev ## CSV import benchmark: 100,000 HubSpot deals with accounts and contacts via the real worker
+	@./.ci/services
+	$(PY) bench/imports.py $(BENCH_IMPORTS_ARGS)
+
+bench-exports: install-dev ## Export benchmark: 100,000 deals as CSV and XLSX, time and memory (see README)
+	@./.ci/services
+	$(PY) bench/exports.py $(BENCH_EXPORTS_ARGS)
 
 clean: ## Remove the virtualenv and local data (SQLite, broker folders)
 	rm -rf $(VENV) var

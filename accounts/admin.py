@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import Account, Contact, OrganisationSettings, OwnershipChange, Team, TimelineEvent, User
+from accounts.models import (
+    Account,
+    ApiToken,
+    Contact,
+    OrganisationSettings,
+    OwnershipChange,
+    Team,
+    TimelineEvent,
+    User,
+)
+from accounts.services_api import api_token_revoke
 
 
 @admin.register(User)
@@ -50,3 +60,26 @@ class OwnershipChangeAdmin(admin.ModelAdmin):
 
 admin.site.register(OrganisationSettings)
 admin.site.register(TimelineEvent)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Admins see every personal API token (never a secret: only its prefix) and revoke
+    them, e.g. when someone leaves; tokens are created by their owner on the profile page."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "revoked_by"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(actor=request.user, token=token)
+        self.message_user(request, "Tokens revoked.")

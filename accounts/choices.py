@@ -60,3 +60,4 @@ class EventVerb(models.TextChoices):
     PULSE_ANSWERED = "pulse_answered", "Customer pulse answered"
     REMINDER_SENT = "reminder_sent", "Reminder sent"
     ESCALATED = "escalated", "Escalated"
+    IMPORTED = "imported", "Imported"

@@ -162,3 +162,14 @@ class ContactForm(forms.ModelForm):
 
     def service_values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token: what it is for, and how long it lasts."""
+
+    EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days"), ("365", "1 year")]
+
+    name = forms.CharField(max_length=100, label="Token name", help_text="What will use it, e.g. “HubSpot sync”.")
+    expires_in_days = forms.TypedChoiceField(
+        choices=EXPIRY_CHOICES, coerce=int, empty_value=None, required=False, label="Expires"
+    )

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts.choices import CompanySize, EventVerb, Role
 
@@ -324,3 +325,68 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ApiToken(models.Model):
+    """A personal token with which a user's scripts call the REST API as that user.
+
+    The secret is shown once, when the token is created, and never stored: only its
+    SHA-256 digest is kept (a lookup by digest, so that checking a token compares no
+    secret byte by byte), and its first characters (`prefix`) to recognise it in a list.
+    A token is refused once revoked, past `expires_at`, or when its user is inactive.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. “HubSpot sync”.")
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Written at most once a minute (accounts.services_api.api_token_touch), not on every call.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+
+class IdempotencyKey(models.Model):
+    """A POST to the API made with an `Idempotency-Key` header, and the answer it got.
+
+    The row is inserted in the transaction that runs the request, so that the change and
+    the stored answer commit (or roll back) together; a retry with the same key and the
+    same body gets the stored answer again instead of running twice, and the same key
+    with another body is refused. Kept 24 hours (accounts.services_api.idempotency_keys_purge).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(blank=True, default=b"")
+    response_content_type = models.CharField(max_length=100, blank=True)
+    response_location = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"

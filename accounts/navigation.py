@@ -30,6 +30,9 @@ NAVIGATION: list[NavItem] = [
     NavItem("Check-ins", "followups:my_checkins", frozenset({Role.REP, Role.MANAGER}), "calendar-check"),
     NavItem("Dropped batons", "followups:report", frozenset({Role.MANAGER, Role.ADMIN}), "exclamation-triangle"),
     NavItem("Outbox", "followups:outbox_admin", frozenset({Role.ADMIN}), "bell"),
+    NavItem("Inbound closes", "handoffs:inbound_admin", frozenset({Role.ADMIN}), "cloud-download"),
+    NavItem("Imports", "handoffs:import_list", frozenset({Role.MANAGER, Role.ADMIN}), "upload"),
+    NavItem("Webhooks", "followups:webhook_list", frozenset({Role.ADMIN}), "broadcast"),
     NavItem("Playbooks", "handoffs:playbook_list", frozenset({Role.ADMIN}), "list-check"),
     NavItem("Settings", "accounts:org_settings", frozenset({Role.ADMIN}), "gear"),
 ]

@@ -83,6 +83,16 @@ PAGES: list[BenchPage] = [
     BenchPage("manager dashboard", "followups:dashboard", Role.MANAGER),
     BenchPage("dropped-baton report", "followups:report", Role.MANAGER),
     BenchPage("reminder admin", "followups:reminder_admin", Role.ADMIN),
+    # The API's main lists (JSON, first cursor page of 50), read with the same logged-in
+    # session as the pages: SessionAuthentication answers GETs without a CSRF token.
+    BenchPage("API deals (rep)", "handoffs_api:deal-list", Role.REP),
+    BenchPage("API deals (manager, team)", "handoffs_api:deal-list", Role.MANAGER),
+    BenchPage("API hand-offs (manager)", "handoffs_api:handoff-list", Role.MANAGER),
+    BenchPage("API promises (manager)", "handoffs_api:promise-list", Role.MANAGER),
+    BenchPage("API check-ins (rep)", "followups_api:checkin-list", Role.REP),
+    BenchPage(
+        "API check-ins overdue (manager)", "followups_api:checkin-list", Role.MANAGER, query_string="overdue=true"
+    ),
 ]
 
 

@@ -10,8 +10,10 @@ seeded by `manage.py seed_bench` (1M check-ins of which ~20k overdue at scale 1;
    empties the outbox and makes every bench user reachable at any hour (working hours
    0–24, no digest), so that every reminder is due at once: the worst case;
 2. shows EXPLAIN ANALYZE of the scan's INSERT … SELECT of overdue check-ins;
-3. times the first scan (inserts every reminder, on an outbox whose statistics say it is
-   empty) and a second one (inserts nothing), --scan-runs times; wall and CPU time;
+3. times the first scan (full: inserts every reminder, on an outbox whose statistics say
+   it is empty), then --idle-scans scans with nothing new (incremental, as every scan
+   but the first of a day) and one full scan with nothing new (the first of a day),
+   --scan-runs times; wall and CPU time, medians;
 4. times batch claims (then gives the rows back);
 5. starts an in-process aiosmtpd server and a real `celery -A config worker
    --concurrency=4` (DEBUG off, as in production), makes every row due, wakes the
@@ -79,6 +81,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="seed_bench scale (1 = 1M check-ins).")
     parser.add_argument("--concurrency", type=int, default=4, help="Celery worker processes (and senders woken).")
     parser.add_argument("--scan-runs", type=int, default=3, help="How many times to time the first scan.")
+    parser.add_argument("--idle-scans", type=int, default=9, help="Scans with nothing new timed after each first one.")
     parser.add_argument("--scan-only", action="store_true", help="Stop after the scans and the claims.")
     parser.add_argument("--timeout", type=int, default=600, help="Give up delivery after this many seconds.")
     args = parser.parse_args()
@@ -153,7 +156,11 @@ class Measured:
         self.db = backend_cpu_seconds(self.connection) - self.db0
 
     def __str__(self) -> str:
-        return f"{self.wall * 1000:.0f} ms (CPU: Python {self.py * 1000:.0f} ms, PostgreSQL {self.db * 1000:.0f} ms)"
+        digits = 1 if self.wall < 0.1 else 0
+        return (
+            f"{self.wall * 1000:.{digits}f} ms (CPU: Python {self.py * 1000:.{digits}f} ms, "
+            f"PostgreSQL {self.db * 1000:.0f} ms)"
+        )
 
 
 def run(args, *, redis_url: str) -> int:
@@ -167,7 +174,7 @@ def run(args, *, redis_url: str) -> int:
     from accounts.models import User
     from followups import overdue
     from followups.choices import MessageStatus
-    from followups.models import CheckIn, OutboxMessage
+    from followups.models import CheckIn, OutboxMessage, ReminderScanMark
     from followups.services.outbox import outbox_claim, outbox_wake_senders
     from followups.services.reminders import reminders_scan
 
@@ -180,10 +187,12 @@ def run(args, *, redis_url: str) -> int:
     print(f"check-ins: {checkins:,}, overdue: {overdue_checkins:,}, load average {os.getloadavg()[0]:.1f}\n")
 
     def empty_outbox() -> None:
-        # The worst case for the planner: statistics that say the outbox is empty.
+        # The worst case for the planner: statistics that say the outbox is empty. With no
+        # scan mark, the next scan is a full one (as the first of a day).
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE followups_outboxmessage, followups_notification")
             cursor.execute("ANALYZE followups_outboxmessage")
+        ReminderScanMark.objects.all().delete()
 
     # EXPLAIN ANALYZE of the check-in rule's INSERT … SELECT, exactly as the scan sends it
     # (captured during a scan that is rolled back, then explained in another one).
@@ -204,21 +213,32 @@ def run(args, *, redis_url: str) -> int:
         transaction.set_rollback(True)
     print("EXPLAIN ANALYZE (the scan's INSERT … SELECT of overdue check-ins, on an empty outbox):\n" + plan + "\n")
 
-    firsts, seconds_ = [], []
+    firsts, seconds_, full_idles = [], [], []
     for _ in range(args.scan_runs):
         empty_outbox()
         with Measured(connection) as first_run:
             first = reminders_scan()
-        with Measured(connection) as second_run:
-            second = reminders_scan()
         firsts.append(first_run)
-        seconds_.append(second_run)
+        idles = []
+        for _ in range(max(args.idle_scans, 1)):
+            with Measured(connection) as second_run:
+                second = reminders_scan()
+            assert not second.full and second.total == 0, second
+            idles.append(second_run)
+        seconds_.extend(idles)
+        ReminderScanMark.objects.all().delete()
+        with Measured(connection) as full_idle:
+            assert reminders_scan().total == 0
+        full_idles.append(full_idle)
+        walls = sorted(m.wall * 1000 for m in idles)
         print(
             f"first scan: {first.total:,} rows in {first_run}, of which {first.seconds * 1000:.0f} ms before the "
-            f"commit; second scan: {second.total} rows in {second_run}"
+            f"commit; {len(idles)} scans with nothing new: {walls[0]:.1f}–{walls[-1]:.1f} ms, median "
+            f"{statistics.median(walls):.1f} ms; a full one with nothing new: {full_idle}"
         )
     first_run = sorted(firsts, key=lambda m: m.wall)[len(firsts) // 2]
     second_run = sorted(seconds_, key=lambda m: m.wall)[len(seconds_) // 2]
+    full_idle_run = sorted(full_idles, key=lambda m: m.wall)[len(full_idles) // 2]
     inserted_by_kind = dict(OutboxMessage.objects.values_list("kind").annotate(n=Count("id")).order_by())
     total_rows = sum(inserted_by_kind.values())
     print(f"reminders by kind: {inserted_by_kind}\n")
@@ -276,6 +296,8 @@ def run(args, *, redis_url: str) -> int:
         start_new_session=True,
     )
     worker_cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # This process: the SMTP server (aiosmtpd, on the same two cores) and the polling below.
+    own_cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     loads = []
     try:
         time.sleep(6)  # let the worker processes boot
@@ -298,6 +320,8 @@ def run(args, *, redis_url: str) -> int:
         worker.wait(timeout=60)
         controller.stop()
     worker_cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own_cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    own_cpu = (own_cpu_after.ru_utime + own_cpu_after.ru_stime) - (own_cpu_before.ru_utime + own_cpu_before.ru_stime)
     worker_cpu = (worker_cpu_after.ru_utime + worker_cpu_after.ru_stime) - (
         worker_cpu_before.ru_utime + worker_cpu_before.ru_stime
     )
@@ -317,12 +341,14 @@ def run(args, *, redis_url: str) -> int:
     print("|---|---|")
     print(f"| check-ins / overdue | {checkins:,} / {overdue_checkins:,} |")
     print(f"| first scan, inserting {total_rows:,} reminders of all kinds (median of {args.scan_runs}) | {first_run} |")
-    print(f"| scan with nothing new (median of {args.scan_runs}) | {second_run} |")
+    print(f"| scan with nothing new, incremental (median of {len(seconds_)}) | {second_run} |")
+    print(f"| scan with nothing new, full: the first of a day (median of {args.scan_runs}) | {full_idle_run} |")
     print(f"| claim of a batch of 100 (median / max of 20) | {claim_median_ms:.1f} ms / {claim_max_ms:.1f} ms |")
     print(
         f"| delivered over SMTP, {args.concurrency} worker processes | {sent:,} of {total_rows:,} "
         f"in {elapsed:.1f} s = {rate:.0f} reminders/s (worker CPU {worker_cpu * 1000 / max(sent, 1):.2f} ms each) |"
     )
+    print(f"| SMTP server (this process) CPU per message | {own_cpu * 1000 / max(sent, 1):.2f} ms |")
     print(f"| duplicates by Message-ID | {duplicates} ({len(handler.message_ids):,} messages received) |")
     print(f"| due → sent delay p50 / p99 | {percentile(delays, 0.5):.1f} s / {percentile(delays, 0.99):.1f} s |")
     print(f"| load average (2 cores) during delivery, mean / max | {load} / {max(loads or [0]):.1f} |")

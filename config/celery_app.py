@@ -41,6 +41,15 @@ app.conf.update(
         "schedule-missing-checkins": {"task": "followups.tasks.schedule_missing_checkins", "schedule": 300.0},
         # The dropped-baton report's snapshot and the accounts' baton health.
         "refresh-dropped-batons": {"task": "followups.tasks.refresh_dropped_batons", "schedule": 300.0},
+        # Inbound deliveries (closes from a CRM) are kept 30 days.
+        "purge-inbound-deliveries": {
+            "task": "followups.tasks.purge_inbound_deliveries",
+            "schedule": crontab(hour=3, minute=30),
+        },
+        # CSV imports whose worker died mid-run are marked failed (nothing of them was written).
+        "recover-imports": {"task": "followups.tasks.recover_imports", "schedule": 60.0},
+        # The API's Idempotency-Keys are honoured 24 hours, then deleted.
+        "purge-idempotency-keys": {"task": "followups.tasks.purge_idempotency_keys", "schedule": 3600.0},
         # Each manager's weekly digest of last week, Monday morning.
         "send-weekly-digests": {
             "task": "followups.tasks.send_weekly_digests",

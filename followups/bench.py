@@ -41,7 +41,7 @@ def _checkins(sql: BenchSql, *, size: BenchSize) -> None:
         f"""
         INSERT INTO followups_checkin
             (handoff_id, account_id, rep_id, cadence_days, due_on, status, done_at, channel, sentiment, notes,
-             issues_raised, referral_asked, repeat_business_asked, opened_deal_id, created_at)
+             issues_raised, referral_asked, repeat_business_asked, opened_deal_id, created_at, updated_at)
         SELECT h.id, d.account_id, h.rep_id, c.cadence_days, c.due_on,
                CASE WHEN c.due_on < %(today)s THEN 'done' ELSE 'scheduled' END,
                CASE WHEN c.due_on < %(today)s THEN c.due_on + interval '11 hours' END,
@@ -53,7 +53,7 @@ def _checkins(sql: BenchSql, *, size: BenchSize) -> None:
                CASE WHEN c.due_on < %(today)s AND mod(h.id + n, 17) = 0 THEN 'Reports load slowly.' ELSE '' END,
                c.due_on < %(today)s AND mod(h.id + n, 9) = 0,
                c.due_on < %(today)s AND mod(h.id + n, 13) = 0,
-               NULL, h.accepted_at
+               NULL, h.accepted_at, h.accepted_at
         FROM handoffs_handoff h
         JOIN handoffs_deal d ON d.id = h.deal_id
         CROSS JOIN LATERAL generate_series(

@@ -66,13 +66,45 @@ class MessagePurpose(models.TextChoices):
     DECLINE_NOTICE = "decline_notice", "Hand-off declined"
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
     PULSE = "pulse", "Customer pulse"
+    WEBHOOK = "webhook", "Webhook or chat alert"
 
 
 class MessageChannel(models.TextChoices):
-    """How a message leaves Baton. Only e-mail exists today; a webhook or a chat alert
-    is another channel of the same outbox row (same claim, lease and retries)."""
+    """How a message leaves Baton: an e-mail, or an HTTP POST to a webhook endpoint (a
+    system of the customer's, a Slack or Teams channel). Both are rows of the one outbox
+    (same claim, lease, retries and backoff); followups.services.outbox sends each row by
+    its channel."""
 
     EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class WebhookFormat(models.TextChoices):
+    """The body a webhook endpoint receives (followups.webhooks renders each)."""
+
+    GENERIC = "generic", "Generic JSON (signed)"
+    SLACK = "slack", "Slack (incoming webhook)"
+    TEAMS = "teams", "Microsoft Teams (incoming webhook)"
+
+
+class WebhookEvent(models.TextChoices):
+    """What an endpoint can subscribe to: a fact at a moment. The values of the hand-off
+    events are handoffs.signals.EVENT_*'s (handoffs cannot import this module)."""
+
+    DEAL_WON = "deal.won", "Deal won"
+    HANDOFF_PROPOSED = "handoff.proposed", "Hand-off proposed to a delivery lead"
+    HANDOFF_ACCEPTED = "handoff.accepted", "Hand-off accepted"
+    HANDOFF_DECLINED = "handoff.declined", "Hand-off declined"
+    MEETING_SCHEDULED = "meeting.scheduled", "Hand-off meeting scheduled"
+    MEETING_HELD = "meeting.held", "Hand-off meeting held"
+    CHECKIN_OVERDUE = "checkin.overdue", "Check-in overdue"
+    PROMISE_BROKEN = "promise.broken", "Promise broken"
+    PULSE_AT_RISK = "pulse.at_risk", "Customer pulse: at risk"
+    BATON_DROPPED = "baton.dropped", "Baton dropped"
+
+
+# Not subscribable: what "Send a test event" sends to one endpoint.
+WEBHOOK_TEST_EVENT = "webhook.test"
 
 
 class PulseAnswer(models.TextChoices):

@@ -23,14 +23,16 @@ import datetime
 import functools
 import zoneinfo
 from dataclasses import dataclass
-from email.charset import BASE64, Charset
+from email import base64mime
+from email.charset import BASE64, RFC2047_CHROME_LEN, Charset
 from email.header import Header
 from email.message import Message
+from email.policy import Compat32
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 
@@ -94,7 +96,7 @@ class BatonEmail(EmailMultiAlternatives):
     def message(self, *args, **kwargs):
         subject = self.subject
         if subject.isascii():
-            return super().message(*args, **kwargs)
+            return _with_quick_folding(super().message(*args, **kwargs))
         # Django's own encoding of the subject is left out (it is also slow: it tries
         # quoted-printable and base64 at every split point).
         self.subject = ""
@@ -105,13 +107,82 @@ class BatonEmail(EmailMultiAlternatives):
         del message["Subject"]
         # Message.__setitem__ itself: Django's override would re-encode the Header.
         Message.__setitem__(message, "Subject", Header(subject, _SUBJECT_CHARSET, header_name="Subject"))
-        return message
+        return _with_quick_folding(message)
 
 
-# UTF-8 encoded words in base64 (what Django picks for most subjects anyway), decided once
-# instead of measured against quoted-printable for every message.
-_SUBJECT_CHARSET = Charset("utf-8")
-_SUBJECT_CHARSET.header_encoding = BASE64
+class _Base64Utf8(Charset):
+    """UTF-8 encoded words in base64 (what Django picks for most subjects anyway), decided
+    once instead of measured against quoted-printable for every message.
+
+    header_encode_lines is the standard library's, splitting at the same characters,
+    but it keeps a running count of the line's bytes where the original encodes the
+    whole line again after every character (quadratic in the subject's length)."""
+
+    def __init__(self) -> None:
+        super().__init__("utf-8")
+        self.header_encoding = BASE64
+
+    def header_encode_lines(self, string, maxlengths):
+        codec = self.output_codec or "us-ascii"
+        extra = len(self.get_output_charset()) + RFC2047_CHROME_LEN
+        lines: list[str | None] = []
+        current: list[str] = []
+        size = 0  # bytes of `current` once encoded
+        maxlen = next(maxlengths) - extra
+        for character in string:
+            width = len(character.encode(codec, "surrogateescape"))
+            if _base64_length(size + width) > maxlen:
+                # This character does not fit; does nothing fit on the first line?
+                if not lines and not current:
+                    lines.append(None)
+                else:
+                    lines.append(base64mime.header_encode("".join(current).encode(codec, "surrogateescape"), codec))
+                current, size = [character], width
+                maxlen = next(maxlengths) - extra
+            else:
+                current.append(character)
+                size += width
+        lines.append(base64mime.header_encode("".join(current).encode(codec, "surrogateescape"), codec))
+        return lines
+
+
+def _base64_length(size: int) -> int:
+    # base64mime.header_length of `size` bytes, without the bytes.
+    groups, leftover = divmod(size, 3)
+    return groups * 4 + (4 if leftover else 0)
+
+
+_SUBJECT_CHARSET = _Base64Utf8()
+
+
+class _QuickFolding(Compat32):
+    """Django's header policy (compat32), with the usual header — one short line of plain
+    ASCII with no white space at either end — written as it is: email.header.Header
+    would fold and encode it into exactly the same text, at many times the cost, on each
+    of the dozen headers of every message. Any other header goes the standard way."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + 2 + len(value) <= (self.max_line_length or 0)
+            and value == value.strip()
+            and "\n" not in value
+            and "\r" not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+_QUICK_FOLDING = _QuickFolding()
+
+
+def _with_quick_folding(message: Message) -> Message:
+    message.policy = _QUICK_FOLDING
+    if message.is_multipart():
+        for part in message.get_payload():
+            _with_quick_folding(part)
+    return message
 
 
 def one_line(text: str) -> str:
@@ -143,9 +214,9 @@ def render_email(
         **context,
     }
     with timezone.override(to.zone):
-        subject = one_line(render_to_string(f"emails/{name}-subject.txt", context, using="text"))
-        text = render_to_string(f"emails/{name}-body.txt", context, using="text")
-        html = render_to_string(f"emails/{name}-body.html", context, using="django")
+        subject = one_line(_template(f"emails/{name}-subject.txt", "text").render(context))
+        text = _template(f"emails/{name}-body.txt", "text").render(context)
+        html = _template(f"emails/{name}-body.html", "django").render(context)
     message = BatonEmail(
         subject=subject,
         body=text,
@@ -160,6 +231,12 @@ def render_email(
     for attachment in attachments:
         message.attach(attachment.filename, attachment.content, attachment.mimetype)
     return message
+
+
+@functools.cache
+def _template(name: str, engine: str):
+    # Looked up once per process: the loaders' own cache still resolves the name each time.
+    return get_template(name, using=engine)
 
 
 def _from_address(sender_name: str) -> str:

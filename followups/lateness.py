@@ -21,10 +21,15 @@ from handoffs.lateness import (
     as_flag,
     closed_before,
     meeting_late,
+    meeting_late_changes,
     next_step_late,
+    next_step_late_changes,
     ownership_late,
+    ownership_late_changes,
     promise_late,
+    promise_late_changes,
     step_late,
+    step_late_changes,
 )
 
 
@@ -37,6 +42,12 @@ def checkin_late(today: datetime.date) -> Q:
     return Q(status=CheckInStatus.SCHEDULED, due_on__lt=today)
 
 
+def checkin_late_changes(since: datetime.datetime) -> list[Q]:
+    """CheckIn: checkin_late reads the check-in's own row (see handoffs.lateness for what
+    the `*_changes` functions are for)."""
+    return [Q(updated_at__gt=since)]
+
+
 __all__ = [
     "MEETING_ARRANGED_STATUSES",
     "MEETING_PENDING_STATUSES",
@@ -44,10 +55,16 @@ __all__ = [
     "PROMISE_PENDING_STATUSES",
     "as_flag",
     "checkin_late",
+    "checkin_late_changes",
     "closed_before",
     "meeting_late",
+    "meeting_late_changes",
     "next_step_late",
+    "next_step_late_changes",
     "ownership_late",
+    "ownership_late_changes",
     "promise_late",
+    "promise_late_changes",
     "step_late",
+    "step_late_changes",
 ]

@@ -3,8 +3,12 @@ sends, notifications, and the liveness records of the scheduler."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Now
 
 from accounts.models import Account
 from followups.choices import (
@@ -16,6 +20,8 @@ from followups.choices import (
     NotificationKind,
     PulseAnswer,
     Sentiment,
+    WebhookEvent,
+    WebhookFormat,
 )
 from handoffs.models import Deal, Handoff
 
@@ -43,6 +49,9 @@ class CheckIn(models.Model):
     # A new deal opened from this check-in (referral or repeat business).
     opened_deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Stamped on every save; rows written with SQL get the database's clock. The reminder
+    # scan re-checks only what changed since its last run (followups.services.reminders).
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -60,6 +69,10 @@ class CheckIn(models.Model):
             models.Index(fields=["account", "due_on"], name="checkin_account_due_idx"),
             # Exactly the overdue scan's predicate: scheduled check-ins by due date.
             models.Index(fields=["due_on"], name="checkin_scheduled_due_idx", condition=models.Q(status="scheduled")),
+            # The reminder scan's "changed since its last run", over the scheduled check-ins.
+            models.Index(
+                fields=["updated_at"], name="checkin_scheduled_changed_idx", condition=models.Q(status="scheduled")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -94,6 +107,27 @@ class Heartbeat(models.Model):
         return f"{self.name} at {self.last_seen_at}"
 
 
+class ReminderScanMark(models.Model):
+    """Where the reminder scan got to (one row, written by every scan).
+
+    Every overdue rule compares a date with the organisation's date, so an item becomes
+    overdue either when that date moves on or when the item (or a row its rule reads)
+    changes. The first scan of each day, or after the rules' thresholds changed, reads
+    every overdue item; the others read only the items changed since a little before the
+    previous scan (see followups.services.reminders)."""
+
+    scanned_at = models.DateTimeField(help_text="The clock of the last scan, full or not.")
+    full_scan_at = models.DateTimeField(help_text="The clock of the last full scan.")
+    full_scan_key = models.CharField(
+        max_length=200,
+        help_text="What the last full scan was for: the organisation's date, the thresholds and the rules. "
+        "A scan that finds another key reads everything again.",
+    )
+
+    def __str__(self) -> str:
+        return f"Reminder scan at {self.scanned_at} (full at {self.full_scan_at})"
+
+
 class Notification(models.Model):
     """An in-app message in a user's notification centre (the bell): a reminder, an
     escalation, an issue raised at a check-in, a declined hand-off… Read once opened."""
@@ -117,10 +151,75 @@ class Notification(models.Model):
         return self.title
 
 
+def webhook_secret() -> str:
+    """A fresh signing secret for a webhook endpoint (256 bits, URL-safe)."""
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+class WebhookEndpoint(models.Model):
+    """An address outside Baton that is told what happens: a system of the customer's
+    (generic JSON, signed), or a Slack or Microsoft Teams channel (their incoming-webhook
+    formats). It subscribes to events by name (WebhookEvent); each event becomes one
+    outbox row per subscribed active endpoint (channel webhook), claimed, leased, retried
+    and logged like every message (followups.services.outbox). Admins register, edit,
+    deactivate (never delete: its delivery log stays) and rotate its secret."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(
+        max_length=500,
+        help_text="Where Baton POSTs each event. https:// is required unless DEBUG or BATON_WEBHOOK_ALLOW_HTTP.",
+    )
+    format = models.CharField(max_length=16, choices=WebhookFormat.choices, default=WebhookFormat.GENERIC)
+    events = models.JSONField(default=list, blank=True, help_text="The event names it subscribes to (WebhookEvent).")
+    secret = models.CharField(
+        max_length=100,
+        default=webhook_secret,
+        help_text="Signs every delivery (X-Baton-Signature); shown to admins, rotated from the endpoint's page.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive: nothing is sent, pending deliveries cancelled.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def recipient_key(self) -> str:
+        """The endpoint in the outbox's uniqueness key."""
+        return f"endpoint:{self.pk}"
+
+    def subscribes_to(self, event: str) -> bool:
+        return event in (self.events or [])
+
+    def clean(self) -> None:
+        errors = {}
+        events = self.events if isinstance(self.events, list) else None
+        if events is None or any(event not in WebhookEvent.values for event in events):
+            errors["events"] = "Choose events from the list."
+        elif not events:
+            errors["events"] = "Choose at least one event."
+        else:
+            self.events = [event for event in WebhookEvent.values if event in events]  # known order, no repeats
+        scheme = (self.url or "").split(":", 1)[0].lower()
+        http_allowed = settings.BATON_WEBHOOK_ALLOW_HTTP or settings.DEBUG
+        if self.url and scheme != "https" and not (scheme == "http" and http_allowed):
+            errors["url"] = "Use an https:// address: every delivery carries customer data."
+        if errors:
+            raise ValidationError(errors)
+
+
 class OutboxMessage(models.Model):
     """One message Baton sends: to one recipient, for one purpose, about one state of one
     item — a reminder of an overdue step, a meeting invite at SEQUENCE 2, a customer
-    summary, a weekly digest. Every e-mail Baton sends is a row here first.
+    summary, a weekly digest, a webhook delivery of an event to one endpoint. Every e-mail
+    and every webhook Baton sends is a row here first (channel says which).
 
     Rows are written in the same transaction as the change that calls for them (never
     twice: unique per purpose, item, version and recipient). A worker claims due rows
@@ -149,8 +248,17 @@ class OutboxMessage(models.Model):
     contact = models.ForeignKey(
         "accounts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages"
     )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,  # outbox_endpoint_log_idx leads with it
+        help_text="Channel webhook: the endpoint it is POSTed to.",
+    )
     recipient_key = models.CharField(
-        max_length=40, help_text="user:<id> or contact:<id>: the recipient, in the uniqueness key."
+        max_length=40, help_text="user:<id>, contact:<id> or endpoint:<id>: the recipient, in the uniqueness key."
     )
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     send_after = models.DateTimeField(
@@ -167,7 +275,10 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True, help_text="Why the last attempt failed.")
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(
-        max_length=200, blank=True, help_text="The e-mail's Message-ID; blank when delivered in the app only."
+        max_length=200,
+        blank=True,
+        help_text="The e-mail's Message-ID (blank when delivered in the app only); a webhook's "
+        "X-Baton-Delivery id, set when queued and kept by a replay.",
     )
     subject = models.CharField(max_length=300, blank=True, help_text="The subject line it was sent with.")
     urgent = models.BooleanField(default=False, help_text="Sent at once, outside working hours and digests.")
@@ -176,6 +287,38 @@ class OutboxMessage(models.Model):
         blank=True,
         help_text="Reminders and escalations: when the next level is due if the item is still overdue "
         "(cleared once the scan has looked).",
+    )
+    # Webhooks (channel webhook): the event as it was when it happened, and the delivery log.
+    payload = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Webhooks: the event (id, event, occurred_at, data), frozen when it happened; "
+        "rendered in the endpoint's format when sent.",
+    )
+    response_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Webhooks: the HTTP status of the last attempt (none: no answer)."
+    )
+    response_excerpt = models.CharField(
+        max_length=500,
+        blank=True,
+        db_default="",  # the reminder scan's INSERT … SELECT names only the columns it fills
+        help_text="Webhooks: the start of the last answer's body.",
+    )
+    replay_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replays",
+        help_text="Webhooks: the delivery an admin replayed (same X-Baton-Delivery id).",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who asked for it by hand (a webhook replay or test event); empty for the rest.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -186,7 +329,9 @@ class OutboxMessage(models.Model):
                 fields=["purpose", "kind", "item_id", "version", "recipient_key"], name="outbox_message_once"
             ),
             models.CheckConstraint(
-                condition=models.Q(recipient__isnull=False) | models.Q(contact__isnull=False),
+                condition=models.Q(recipient__isnull=False)
+                | models.Q(contact__isnull=False)
+                | models.Q(endpoint__isnull=False),
                 name="outbox_message_has_recipient",
             ),
         ]
@@ -200,6 +345,12 @@ class OutboxMessage(models.Model):
             # The scan's escalation candidates, without re-reading every reminded item.
             models.Index(
                 fields=["escalate_at"], name="outbox_escalate_idx", condition=models.Q(escalate_at__isnull=False)
+            ),
+            # An endpoint's delivery log, newest first (e-mails have no endpoint).
+            models.Index(
+                fields=["endpoint", "-created_at"],
+                name="outbox_endpoint_log_idx",
+                condition=models.Q(endpoint__isnull=False),
             ),
         ]
 

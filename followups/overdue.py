@@ -17,10 +17,10 @@ depends on the recipient's working hours in their own time zone, not on this.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, F, QuerySet, When
+from django.db.models import Case, F, Q, QuerySet, When
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -37,20 +37,29 @@ from handoffs.models import Deal, Handoff, HandoffStep, Promise
 
 @dataclass(frozen=True)
 class OverdueRule:
-    """One kind of overdue item: its overdue rows, and who owns each."""
+    """One kind of overdue item: its overdue rows, who owns each, and which changes can
+    make an item overdue other than the date moving on (the lateness `*_changes`)."""
 
     kind: str
     queryset: QuerySet
     owner: Expression
+    changes: Callable[[datetime.datetime], list[Q]]
 
-    def candidates(self) -> QuerySet:
-        """(overdue_item, overdue_owner) of every overdue item with an owner."""
+    def candidates(self, queryset: QuerySet | None = None) -> QuerySet:
+        """(overdue_item, overdue_owner) of every overdue item with an owner; of
+        `queryset` (one of changed_since's) if given."""
         return (
-            self.queryset.annotate(overdue_owner=self.owner)
+            (self.queryset if queryset is None else queryset)
+            .annotate(overdue_owner=self.owner)
             .filter(overdue_owner__isnull=False)
             .order_by()
             .values(overdue_item=F("pk"), overdue_owner=F("overdue_owner"))
         )
+
+    def changed_since(self, since: datetime.datetime) -> list[QuerySet]:
+        """The overdue items a row of which (the item's, or another its rule reads) was
+        saved after `since`: one queryset per table, each read through its own index."""
+        return [self.queryset.filter(condition) for condition in self.changes(since)]
 
 
 def _today() -> datetime.date:
@@ -96,22 +105,24 @@ def overdue_promises(today: datetime.date | None = None) -> QuerySet[Promise]:
     return Promise.objects.filter(lateness.promise_late(today or _today()))
 
 
-def rules(today: datetime.date | None = None) -> list[OverdueRule]:
-    """Every overdue rule, with the organisation's current thresholds."""
+def rules(today: datetime.date | None = None, *, org: OrganisationSettings | None = None) -> list[OverdueRule]:
+    """Every overdue rule, with the organisation's current thresholds (`org`, else read)."""
     today = today or _today()
-    org = OrganisationSettings.load()
+    org = org or OrganisationSettings.load()
     return [
-        OverdueRule(ReminderKind.CHECKIN_OVERDUE, overdue_checkins(today), F("rep_id")),
+        OverdueRule(ReminderKind.CHECKIN_OVERDUE, overdue_checkins(today), F("rep_id"), lateness.checkin_late_changes),
         # The step's assignee; unassigned delivery steps fall to the delivery owner, then the rep.
         OverdueRule(
             ReminderKind.STEP_OVERDUE,
             overdue_steps(today),
             Coalesce(F("assignee_id"), F("handoff__delivery_owner_id"), F("handoff__rep_id")),
+            lateness.step_late_changes,
         ),
         OverdueRule(
             ReminderKind.MEETING_NOT_SCHEDULED,
             unscheduled_meetings(today, org=org),
             F("rep_id"),
+            lateness.meeting_late_changes,
         ),
         # A proposed owner is the one who must accept; with nobody proposed it is the rep's
         # hand-off to chase (and their manager's, at level 2).
@@ -122,13 +133,17 @@ def rules(today: datetime.date | None = None) -> list[OverdueRule]:
                 When(status=HandoffStatus.OWNER_PROPOSED, proposed_owner__isnull=False, then=F("proposed_owner_id")),
                 default=F("rep_id"),
             ),
+            lateness.ownership_late_changes,
         ),
-        OverdueRule(ReminderKind.NEXT_STEP_OVERDUE, overdue_next_steps(today), F("owner_id")),
+        OverdueRule(
+            ReminderKind.NEXT_STEP_OVERDUE, overdue_next_steps(today), F("owner_id"), lateness.next_step_late_changes
+        ),
         # The promise's delivery owner; before the hand-off has one, the deal's owner (the rep).
         OverdueRule(
             ReminderKind.PROMISE_OVERDUE,
             overdue_promises(today),
             Coalesce(F("owner_id"), F("deal__owner_id")),
+            lateness.promise_late_changes,
         ),
     ]
 

@@ -3,14 +3,21 @@
 from django.dispatch import receiver
 
 from followups.services.checkins import checkins_schedule_for_handoff
-from followups.services.notifications import notification_handoff_proposed, notifications_promise_broken
+from followups.services.notifications import (
+    notification_handoff_proposed,
+    notification_packet_pending,
+    notifications_promise_broken,
+)
 from followups.services.outbox import outbox_enqueue
 from followups.services.reminders import reminders_cancel_for_item
+from followups.services.webhooks import webhook_domain_event
 from handoffs.signals import (
+    domain_event,
     handoff_accepted,
     handoff_proposed,
     message_requested,
     overdue_item_resolved,
+    packet_pending,
     promise_broken,
 )
 
@@ -43,3 +50,14 @@ def cancel_reminders_on_overdue_item_resolved(sender, *, item_kind: str, item_id
 @receiver(promise_broken, dispatch_uid="followups.notify_rep_and_manager_on_promise_broken")
 def notify_rep_and_manager_on_promise_broken(sender, *, promise_id: int, actor_id: int, **kwargs) -> None:
     notifications_promise_broken(promise_id=promise_id, actor_id=actor_id)
+
+
+@receiver(packet_pending, dispatch_uid="followups.notify_rep_on_packet_pending")
+def notify_rep_on_packet_pending(sender, *, deal_id: int, **kwargs) -> None:
+    notification_packet_pending(deal_id=deal_id)
+
+
+@receiver(domain_event, dispatch_uid="followups.enqueue_webhooks_on_domain_event")
+def enqueue_webhooks_on_domain_event(sender, *, event: str, item_kind: str, item_id: int, occurred_at, data, **kwargs):
+    # Inside the sender's transaction: the deliveries are written with the change.
+    webhook_domain_event(event=event, item_kind=item_kind, item_id=item_id, occurred_at=occurred_at, data=data)

@@ -13,11 +13,14 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from accounts.services_api import idempotency_keys_purge
 from followups.models import Heartbeat
 from followups.services.checkins import checkins_schedule_missing
 from followups.services.outbox import outbox_deliver_due, outbox_due_exist, outbox_wake_sender, outbox_wake_senders
 from followups.services.reminders import reminders_scan
 from followups.services.report import last_week_start, report_refresh, weekly_digests_enqueue
+from handoffs.imports.services import import_jobs_recover, import_run
+from handoffs.inbound.services import inbound_deliveries_purge
 
 logger = logging.getLogger(__name__)
 
@@ -82,3 +85,33 @@ def schedule_missing_checkins() -> int:
     """Beat: schedule the check-ins of accepted hand-offs whose scheduling on commit
     failed. Idempotent; returns how many check-ins it created."""
     return checkins_schedule_missing()
+
+
+@shared_task(name="followups.tasks.purge_inbound_deliveries")
+def purge_inbound_deliveries() -> int:
+    """Beat, daily: delete the inbound deliveries (closes from a CRM) older than their
+    30 days of retention. Idempotent; returns how many it deleted."""
+    return inbound_deliveries_purge()
+
+
+@shared_task(name="followups.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Beat, hourly: delete the API's Idempotency-Keys past their 24 hours. Idempotent;
+    returns how many it deleted."""
+    return idempotency_keys_purge()
+
+
+@shared_task(name="followups.tasks.run_import", soft_time_limit=1800, time_limit=1900, acks_late=True)
+def run_import(job_id: int) -> str:
+    """Run one queued CSV import (handoffs.imports.services.import_run): the whole file in
+    one transaction. Longer limits than the other tasks': 100,000 rows take tens of seconds.
+    Redelivered after a killed worker, it marks the dead run failed instead of re-running it."""
+    job = import_run(job_id=job_id)
+    return job.status if job is not None else "not claimed"
+
+
+@shared_task(name="followups.tasks.recover_imports")
+def recover_imports() -> int:
+    """Beat, every minute: mark failed the imports whose worker died mid-run (nothing of
+    them was written; they may be started again). Returns how many it marked."""
+    return import_jobs_recover()

@@ -9,12 +9,14 @@ from followups.views import notifications as notification_views
 from followups.views import outbox as outbox_views
 from followups.views import pulse as pulse_views
 from followups.views import report as report_views
+from followups.views import webhooks as webhook_views
 
 app_name = "followups"
 
 # Check-ins and the calendar feed.
 checkin_urlpatterns: list = [
     path("checkins/", checkin_views.my_checkins, name="my_checkins"),
+    path("checkins/export/", checkin_views.checkin_export, name="checkin_export"),
     path("checkins/<int:pk>/log/", checkin_views.checkin_log_view, name="checkin_log"),
     path("checkins/<int:pk>/reschedule/", checkin_views.checkin_reschedule_view, name="checkin_reschedule"),
     path("handoffs/<int:handoff_pk>/checkins/add/", checkin_views.checkin_add_view, name="checkin_add"),
@@ -30,6 +32,7 @@ reminder_urlpatterns: list = [
     path("notifications/<int:pk>/read/", notification_views.notification_read, name="notification_read"),
     path("notifications/preferences/", notification_views.notification_preferences, name="notification_preferences"),
     path("outbox/", outbox_views.outbox_admin, name="outbox_admin"),
+    path("outbox/export/", outbox_views.outbox_export, name="outbox_export"),
     path("outbox/<int:pk>/retry/", outbox_views.outbox_retry_view, name="outbox_retry"),
     path("outbox/retry-failed/", outbox_views.outbox_retry_failed_view, name="outbox_retry_failed"),
 ]
@@ -50,4 +53,16 @@ pulse_urlpatterns: list = [
     path("pulse/<str:token>/<slug:answer>/", pulse_views.pulse_answer_view, name="pulse_answer"),
 ]
 
-urlpatterns = checkin_urlpatterns + reminder_urlpatterns + report_urlpatterns + pulse_urlpatterns
+# Webhooks and chat alerts (admins): endpoints and their delivery logs.
+webhook_urlpatterns: list = [
+    path("webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("webhooks/new/", webhook_views.webhook_create, name="webhook_create"),
+    path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:pk>/edit/", webhook_views.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:pk>/active/", webhook_views.webhook_set_active_view, name="webhook_set_active"),
+    path("webhooks/<int:pk>/rotate-secret/", webhook_views.webhook_rotate_secret_view, name="webhook_rotate_secret"),
+    path("webhooks/<int:pk>/test/", webhook_views.webhook_send_test_view, name="webhook_send_test"),
+    path("webhooks/deliveries/<int:pk>/replay/", webhook_views.webhook_replay_view, name="webhook_replay"),
+]
+
+urlpatterns = checkin_urlpatterns + reminder_urlpatterns + report_urlpatterns + pulse_urlpatterns + webhook_urlpatterns

@@ -232,3 +232,23 @@ def user_may_work_promise(
     teams = {deal.team_id, handoff.team_id if handoff is not None else None}
     teams |= {person.team_id for person in people if person is not None}
     return bool(teams & scope)
+
+
+# --- imports -------------------------------------------------------------------------
+
+
+def user_may_import(user: User) -> bool:
+    """Importing a CSV of accounts, contacts and deals (handoffs.imports) is for managers,
+    into their teams, and admins, into any team."""
+    return is_active_user(user) and (user.is_manager or user.is_admin_role)
+
+
+def import_jobs_visible_q(user: User) -> Q:
+    """The imports `user` may see in the history and follow: admins all, managers those
+    they made and those of their teams; nobody else any (a filter on ImportJob)."""
+    if not user_may_import(user):
+        return Q(pk__in=[])
+    if user.is_admin_role:
+        return Q()
+    scope = team_scope_ids(user)
+    return Q(created_by=user) | Q(team_id__in=scope) if scope else Q(created_by=user)

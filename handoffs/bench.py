@@ -241,13 +241,14 @@ def _handoffs_and_steps(sql: BenchSql, *, people: BenchPeople) -> None:
         """
         INSERT INTO handoffs_handoffstep
             (handoff_id, position, title, owner_role, assignee_id, required, due_on, status, done_by_id,
-             done_at, skip_reason)
+             done_at, skip_reason, updated_at)
         SELECT handoff_id, position, title, owner_role, assignee_id, required, due_on, status,
                CASE WHEN status = 'done' THEN coalesce(assignee_id, rep_id) END,
                CASE WHEN status = 'done' THEN least(%(now)s, due_on - 1 + interval '15 hours') END,
-               CASE WHEN status = 'skipped' THEN 'Not needed for this customer.' ELSE '' END
+               CASE WHEN status = 'skipped' THEN 'Not needed for this customer.' ELSE '' END,
+               created_at
         FROM (
-            SELECT h.id AS handoff_id, ps.position, ps.title, ps.owner_role, ps.required, h.rep_id,
+            SELECT h.id AS handoff_id, ps.position, ps.title, ps.owner_role, ps.required, h.rep_id, h.created_at,
                    CASE ps.owner_role WHEN 'sales' THEN h.rep_id WHEN 'manager' THEN rep.manager_id
                                       WHEN 'delivery' THEN h.delivery_owner_id END AS assignee_id,
                    h.closed_on + ps.due_offset_days AS due_on,
@@ -328,7 +329,7 @@ def _promises(sql: BenchSql) -> None:
         """
         INSERT INTO handoffs_promise
             (deal_id, description, target_date, status, original_description, status_note, reviewed_at,
-             created_by_id, created_at)
+             created_by_id, created_at, updated_at)
         SELECT d.id,
                (ARRAY['Live by the end of the quarter','SSO included','Weekly status call',
                       'Data migration from the old tool','Dedicated support contact',
@@ -342,7 +343,8 @@ def _promises(sql: BenchSql) -> None:
                     ELSE 'open' END,
                '', '',
                CASE WHEN h.status IN ('meeting_held', 'complete') THEN h.meeting_held_at END,
-               d.owner_id, d.created_at + k * interval '1 day'
+               d.owner_id, d.created_at + k * interval '1 day',
+               least(%(now)s::timestamptz, d.created_at + k * interval '1 day')
         FROM handoffs_deal d
         LEFT JOIN handoffs_handoff h ON h.deal_id = d.id
         CROSS JOIN LATERAL generate_series(

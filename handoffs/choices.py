@@ -90,3 +90,21 @@ class MeetingStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     HELD = "held", "Held"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class InboundKind(models.TextChoices):
+    """The payload format of an inbound source (handoffs.inbound.mapping)."""
+
+    HUBSPOT = "hubspot", "HubSpot workflow webhook"
+    SALESFORCE = "salesforce", "Salesforce flow HTTP callout (JSON)"
+    GENERIC = "generic", "Generic JSON"
+
+
+class InboundOutcome(models.TextChoices):
+    """What an inbound delivery did (blank while it is being processed)."""
+
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    IGNORED = "ignored", "Ignored"
+    REJECTED = "rejected", "Rejected"
+    FAILED_TO_MAP = "failed_to_map", "Failed to map"

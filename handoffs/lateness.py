@@ -18,6 +18,12 @@ threshold, its OrganisationSettings row:
 - promise_late(today)                     Promise: still to keep (open or confirmed), on a
                                           deal not lost, and its due date has passed
 
+Next to each predicate, `<name>_changes(since)` says which rows it reads: an item turns
+late either when `today` moves on or when one of those rows changes. The reminder scan
+reads every late item once a day and, in between, only the items these select (see
+followups.services.reminders). A predicate that starts reading another table must name
+that table's changes there too, or a change to it reaches the scan only the next day.
+
 An item due on day D is late from the first moment of D + 1; a hand-off closed on day C
 with N days allowed is due on C + N, so late once `closed_on < today - N`. Which date is
 today is the caller's: a page passes the viewer's own date (UserTimezoneMiddleware makes
@@ -108,6 +114,41 @@ def promise_late(today: datetime.date) -> Q:
     return Q(status__in=PROMISE_PENDING_STATUSES, target_date__lt=today) & ~Q(deal__stage=Stage.LOST)
 
 
+# ---------------------------------------------------------------- what can make it late
+#
+# Each returns one condition per table the predicate reads, on the predicate's model,
+# selecting the items with a row of that table saved after `since` (updated_at, stamped
+# by every save; each condition reads an index on it). The conditions are kept apart so
+# that each can be answered from its own index.
+
+
+def next_step_late_changes(since: datetime.datetime) -> list[Q]:
+    """Deal: next_step_late reads the deal's own row."""
+    return [Q(updated_at__gt=since)]
+
+
+def step_late_changes(since: datetime.datetime) -> list[Q]:
+    """HandoffStep: step_late reads the step's own row."""
+    return [Q(updated_at__gt=since)]
+
+
+def ownership_late_changes(since: datetime.datetime) -> list[Q]:
+    """Handoff: ownership_late reads the hand-off's own row."""
+    return [Q(updated_at__gt=since)]
+
+
+def meeting_late_changes(since: datetime.datetime) -> list[Q]:
+    """Handoff: meeting_late reads the hand-off and its meetings (one cancelled makes it
+    late again)."""
+    changed_meetings = Meeting.objects.filter(updated_at__gt=since).values("handoff_id")
+    return [Q(updated_at__gt=since), Q(pk__in=changed_meetings)]
+
+
+def promise_late_changes(since: datetime.datetime) -> list[Q]:
+    """Promise: promise_late reads the promise and its deal (a lost deal reopened)."""
+    return [Q(updated_at__gt=since), Q(deal__updated_at__gt=since)]
+
+
 def as_flag(condition: Q) -> ExpressionWrapper:
     """A predicate as a boolean annotation, for a page's "late" marker on each row."""
     return ExpressionWrapper(condition, output_field=BooleanField())
@@ -121,8 +162,13 @@ __all__ = [
     "as_flag",
     "closed_before",
     "meeting_late",
+    "meeting_late_changes",
     "next_step_late",
+    "next_step_late_changes",
     "ownership_late",
+    "ownership_late_changes",
     "promise_late",
+    "promise_late_changes",
     "step_late",
+    "step_late_changes",
 ]

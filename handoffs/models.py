@@ -10,7 +10,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 
 from accounts.models import Account, Contact, Team, TimelineEvent
 from handoffs.choices import (
@@ -18,6 +18,8 @@ from handoffs.choices import (
     ContactRole,
     Currency,
     HandoffStatus,
+    InboundKind,
+    InboundOutcome,
     LeadSource,
     LostReason,
     MeetingStatus,
@@ -26,13 +28,17 @@ from handoffs.choices import (
     StepOwnerRole,
     StepStatus,
 )
+from handoffs.imports.choices import ImportKind, ImportSource, ImportStatus
 
 MAX_DEAL_AMOUNT = 10**12
 
 
 class Deal(models.Model):
     """A sale in progress or closed. An open deal always has a next step with a date;
-    a won deal has exactly one Handoff, created in the same transaction as the close."""
+    a won deal has exactly one Handoff, created in the same transaction as the close —
+    except a close from a CRM whose hand-off packet was incomplete: it is won with its
+    packet pending (packet_pending_since; handoffs.packet.packet_pending) and gets its
+    Handoff once the packet is complete or a manager waives it."""
 
     title = models.CharField(max_length=200)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
@@ -104,6 +110,9 @@ class Deal(models.Model):
                 condition=models.Q(stage__in=OPEN_STAGES),
             ),
             models.Index(fields=["closed_on"], name="deal_closed_on_idx", condition=models.Q(stage=Stage.WON)),
+            # The reminder scan's "changed since its last run" (next steps, and promises whose
+            # deal changed): see followups.services.reminders.
+            models.Index(fields=["updated_at"], name="deal_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
@@ -197,6 +206,9 @@ class Promise(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Stamped on every save; rows written with SQL get the database's clock. The reminder
+    # scan re-checks only what changed since its last run (followups.services.reminders).
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["id"]
@@ -206,6 +218,12 @@ class Promise(models.Model):
             models.Index(
                 fields=["target_date"],
                 name="promise_pending_due_idx",
+                condition=models.Q(status__in=["open", "confirmed"]),
+            ),
+            # The reminder scan's "changed since its last run", over the promises still to keep.
+            models.Index(
+                fields=["updated_at"],
+                name="promise_pending_changed_idx",
                 condition=models.Q(status__in=["open", "confirmed"]),
             ),
         ]
@@ -313,6 +331,8 @@ class Handoff(models.Model):
             models.Index(fields=["delivery_owner", "status"], name="handoff_owner_status_idx"),
             models.Index(fields=["team", "closed_on"], name="handoff_team_closed_idx"),
             models.Index(fields=["rep", "closed_on"], name="handoff_rep_closed_idx"),
+            # The reminder scan's "changed since its last run" (ownership and meeting not arranged).
+            models.Index(fields=["updated_at"], name="handoff_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -338,6 +358,9 @@ class HandoffStep(models.Model):
     )
     done_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=300, blank=True)
+    # Stamped on every save; rows written with SQL get the database's clock. The reminder
+    # scan re-checks only what changed since its last run (followups.services.reminders).
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["handoff", "position"]
@@ -347,6 +370,10 @@ class HandoffStep(models.Model):
         indexes = [
             # Exactly the overdue scan's predicate: open steps by due date.
             models.Index(fields=["due_on"], name="handoff_step_open_due_idx", condition=models.Q(status="open")),
+            # The reminder scan's "changed since its last run", over the open steps.
+            models.Index(
+                fields=["updated_at"], name="handoff_step_open_changed_idx", condition=models.Q(status="open")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -383,6 +410,11 @@ class Meeting(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
+        indexes = [
+            # The reminder scan's "changed since its last run": a cancelled meeting makes its
+            # hand-off's meeting late again (see handoffs.lateness.meeting_late).
+            models.Index(fields=["updated_at"], name="meeting_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Hand-off meeting for {self.handoff.deal}"
@@ -413,3 +445,160 @@ class MeetingAttendee(models.Model):
 
     def __str__(self) -> str:
         return str(self.user or self.contact)
+
+
+class InboundSource(models.Model):
+    """A CRM that sends Baton its closes (handoffs.inbound): HubSpot, Salesforce or any
+    system posting the generic JSON, at POST /api/v1/inbound/<slug>/.
+
+    Each delivery is signed with `secret` (HMAC-SHA256, handoffs.inbound.signature); the
+    secret is kept in clear because checking an HMAC needs it. After a rotation the
+    previous secret stays valid for a grace period (INBOUND_SECRET_GRACE), so that the
+    CRM can be reconfigured without losing deliveries. Rows the source creates carry
+    external_source = slug. An owner the CRM names who is not a Baton user (matched by
+    e-mail) is replaced by `default_owner`."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=40, unique=True, help_text="Part of the address, and the external source.")
+    kind = models.CharField(max_length=16, choices=InboundKind.choices)
+    secret = models.CharField(max_length=128)
+    previous_secret = models.CharField(max_length=128, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    default_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Owns the deals whose owner in the CRM is not a Baton user.",
+    )
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundDelivery(models.Model):
+    """One request received from an inbound source, kept 30 days
+    (handoffs.inbound.services.inbound_deliveries_purge) whatever became of it: the raw
+    body, the headers that matter, whether the signature held, the outcome and why, the
+    deal and account it touched. Written in its own transaction before the mapping runs,
+    so a payload that fails to map stays here for an admin to read and replay; a replay
+    is a new delivery pointing at the one it replays (`replayed_from`)."""
+
+    source = models.ForeignKey(InboundSource, on_delete=models.CASCADE, related_name="deliveries")
+    received_at = models.DateTimeField()
+    raw_body = models.TextField(blank=True)
+    body_truncated = models.BooleanField(default=False, help_text="Only the start of a refused body is kept.")
+    headers = models.JSONField(default=dict, blank=True)
+    signature_ok = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=16, choices=InboundOutcome.choices, blank=True)
+    reason = models.TextField(blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    external_id = models.CharField(max_length=100, blank=True, help_text="The CRM's id of the deal.")
+    deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    replayed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replayed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["received_at"], name="inbound_delivery_received_idx"),
+            models.Index(fields=["source", "-received_at"], name="inbound_delivery_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} delivery #{self.pk}"
+
+
+class ImportJob(models.Model):
+    """One CSV file imported into Baton (issue 14): accounts, contacts and deals exported
+    from Salesforce, HubSpot, Pipedrive or any CRM, by a manager (for their team) or an
+    admin. The file's bytes are kept on the row (`content`, at most
+    settings.BATON_IMPORT_MAX_BYTES) so that the web process and the worker need no shared
+    disk, and a failed import can be started again. Selectors defer `content`.
+
+    Its life: uploaded → mapped → dry_run_ready → queued → running → done, or failed
+    (nothing of the file written: the run is one transaction; handoffs.imports.services).
+    `rows_done` moves during the run although the run's transaction has not committed:
+    it is written from a second database connection (handoffs.imports.progress)."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The importer's team when they uploaded: a manager's history shows their teams' imports.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField(editable=False)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=40, help_text="As detected at the upload (a Python codec name).")
+    delimiter = models.CharField(max_length=1, default=",")
+    header = models.JSONField(default=list, blank=True, help_text="The file's column names, in order.")
+    source = models.CharField(max_length=16, choices=ImportSource.choices, default=ImportSource.GENERIC)
+    object_kind = models.CharField(max_length=16, choices=ImportKind.choices, default=ImportKind.DEALS)
+    # {column name in the file: Baton field (handoffs.imports.layouts.FIELDS) or ""}.
+    column_mapping = models.JSONField(default=dict, blank=True)
+    # {owner as the file names it (e-mail or name): Baton user id}.
+    owner_mapping = models.JSONField(default=dict, blank=True)
+    start_handoffs = models.BooleanField(
+        default=False, help_text="Won deals start their hand-offs through the close gate."
+    )
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    # handoffs.imports.services.DryRunReport.as_json(): counts per kind and action, and the
+    # first rows' outcomes (line, action, reason).
+    dry_run_summary = models.JSONField(default=dict, blank=True)
+    # The run's counts per kind and action, the hand-offs started and the packets left pending.
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    celery_task_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="When rows_done last moved.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="import_job_team_idx"),
+            models.Index(fields=["status"], name="import_job_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name} (#{self.pk})"
+
+
+class ImportRejectedRow(models.Model):
+    """A row of an imported file that was not imported, with its line number in the file
+    (the line it starts on), its cells as read ({column: value}) and why. Written by the
+    dry run and again by the run (replacing the dry run's), in bulk; the rejected-rows
+    download streams them (handoffs.imports.services.import_rejects_rows)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejected_rows")
+    line = models.PositiveIntegerField()
+    raw = models.JSONField(default=dict, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["job", "line", "id"]
+        indexes = [models.Index(fields=["job", "line"], name="import_rejected_job_line_idx")]
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.reason}"

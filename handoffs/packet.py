@@ -17,6 +17,15 @@ the close (the rep, their manager or an admin), kept on the deal with who and wh
 on the timeline (EventVerb.PACKET_WAIVED). It may cover any missing part: the gate exists
 so that a close without the packet is a decision someone signs, not an accident; the
 brief shows the waiver to the delivery owner and the dropped-baton report counts it.
+
+A close that comes from outside Baton (a CRM's webhook, handoffs.inbound) cannot be
+refused: the CRM already says won. deal_close(packet_pending_ok=True) then records the
+deal won with its packet *pending* (Deal.packet_pending_since) and no hand-off yet; the
+rep is told what is missing. packet_pending() / packet_pending_q() below are the one rule
+for "is the packet pending", read by the services, the deal page, My day and the inbound
+mapping. The hand-off starts as soon as the packet is complete (every service that
+changes a part re-checks, handoffs.services.packet_pending) or when a manager waives it
+(deal_packet_pending_waive, packet_pending_waivable_by).
 """
 
 from __future__ import annotations
@@ -24,10 +33,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 
-from accounts.models import OrganisationSettings
-from handoffs.choices import PromiseStatus
+from accounts.models import OrganisationSettings, User
+from handoffs.access import deal_editable_by
+from handoffs.choices import PromiseStatus, Stage
 from handoffs.models import Deal
 
 # The packet's context: the lead source and the four context fields of the domain
@@ -83,6 +94,24 @@ def deal_packet(deal: Deal, *, settings: OrganisationSettings | None = None) -> 
     if settings.gate_requires_promises:
         items.append(_promises_item(deal))
     return Packet(items=tuple(items))
+
+
+def packet_pending(deal: Deal) -> bool:
+    """Whether `deal` was recorded won with its packet incomplete and its hand-off is
+    waiting for the packet (or a manager's waiver). The one rule; packet_pending_q is
+    the same rule for a queryset."""
+    return deal.stage == Stage.WON and deal.packet_pending_since is not None
+
+
+def packet_pending_q(prefix: str = "") -> Q:
+    """packet_pending() as a filter; `prefix` names the deal from another model ("deal__")."""
+    return Q(**{f"{prefix}stage": Stage.WON, f"{prefix}packet_pending_since__isnull": False})
+
+
+def packet_pending_waivable_by(user: User, deal: Deal) -> bool:
+    """A pending packet is waived by a manager who may change the deal, or an admin: the
+    rep cannot sign away the packet of a close they did not log themselves."""
+    return (user.is_manager or user.is_admin_role) and deal_editable_by(user, deal)
 
 
 def packet_errors_split(error: ValidationError) -> tuple[list[str], ValidationError | None]:

@@ -7,11 +7,14 @@ app_name = "handoffs"
 # Deals, accounts and contacts (the rep's pipeline).
 from handoffs.views import accounts as account_views  # noqa: E402
 from handoffs.views import deals as deal_views  # noqa: E402
+from handoffs.views import packet_pending as packet_pending_views  # noqa: E402
 
 deal_urlpatterns: list = [
     path("my-day/", deal_views.my_day_view, name="my_day"),
     path("pipeline/", deal_views.board, name="board"),
     path("deals/", deal_views.deal_list, name="deal_list"),
+    path("deals/export/", deal_views.deal_export, name="deal_export"),
+    path("deals/promises/export/", deal_views.promise_export, name="promise_export"),
     path("deals/new/", deal_views.deal_create_view, name="deal_create"),
     path("deals/<int:pk>/", deal_views.deal_detail, name="deal_detail"),
     path("deals/<int:pk>/edit/", deal_views.deal_edit, name="deal_edit"),
@@ -21,7 +24,15 @@ deal_urlpatterns: list = [
     path("deals/<int:pk>/reopen/", deal_views.deal_reopen_view, name="deal_reopen"),
     path("deals/<int:pk>/promises/", deal_views.promise_add_view, name="promise_add"),
     path("deals/<int:pk>/contacts/", deal_views.deal_contact_add_view, name="deal_contact_add"),
+    path("deals/<int:pk>/packet/waive/", packet_pending_views.deal_packet_pending_waive_view, name="deal_packet_waive"),
+    path(
+        "deals/<int:pk>/packet/recheck/",
+        packet_pending_views.deal_packet_pending_recheck_view,
+        name="deal_packet_recheck",
+    ),
     path("accounts/", account_views.account_list, name="account_list"),
+    path("accounts/export/", account_views.account_export, name="account_export"),
+    path("accounts/contacts/export/", account_views.contact_export, name="contact_export"),
     path("accounts/new/", account_views.account_create_view, name="account_create"),
     path("accounts/<int:pk>/", account_views.account_detail, name="account_detail"),
     path("accounts/<int:pk>/edit/", account_views.account_edit, name="account_edit"),
@@ -36,6 +47,7 @@ from handoffs.views import playbooks as playbook_views  # noqa: E402
 
 handoff_urlpatterns: list = [
     path("handoffs/", handoff_views.handoff_list, name="handoff_list"),
+    path("handoffs/export/", handoff_views.handoff_export, name="handoff_export"),
     path("handoffs/mine/", handoff_views.my_handoffs_view, name="my_handoffs"),
     path("handoffs/<int:pk>/", handoff_views.handoff_detail, name="handoff_detail"),
     path("handoffs/<int:pk>/brief/", handoff_views.handoff_brief, name="handoff_brief"),
@@ -65,4 +77,36 @@ promise_urlpatterns: list = [
     path("promises/<int:pk>/renegotiate/", promise_views.promise_renegotiate_view, name="promise_renegotiate"),
 ]
 
-urlpatterns = deal_urlpatterns + handoff_urlpatterns + promise_urlpatterns
+# Closes straight from the CRM: the endpoint (under the API's prefix; this module is
+# mounted at the root) and the admins' pages.
+from handoffs.views import inbound as inbound_views  # noqa: E402
+
+inbound_urlpatterns: list = [
+    path("api/v1/inbound/<slug:slug>/", inbound_views.InboundReceiveView.as_view(), name="inbound_receive"),
+    path("inbound/", inbound_views.inbound_admin, name="inbound_admin"),
+    path("inbound/sources/new/", inbound_views.inbound_source_create_view, name="inbound_source_create"),
+    path("inbound/sources/<int:pk>/", inbound_views.inbound_source_detail, name="inbound_source_detail"),
+    path("inbound/sources/<int:pk>/rotate/", inbound_views.inbound_source_rotate_view, name="inbound_source_rotate"),
+    path("inbound/deliveries/<int:pk>/", inbound_views.inbound_delivery_detail, name="inbound_delivery_detail"),
+    path(
+        "inbound/deliveries/<int:pk>/replay/",
+        inbound_views.inbound_delivery_replay_view,
+        name="inbound_delivery_replay",
+    ),
+]
+
+# Imports of accounts, contacts and deals from CSV files (managers and admins).
+from handoffs.views import imports as import_views  # noqa: E402
+
+import_urlpatterns: list = [
+    path("imports/", import_views.import_list, name="import_list"),
+    path("imports/new/", import_views.import_upload_view, name="import_upload"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/mapping/", import_views.import_mapping, name="import_mapping"),
+    path("imports/<int:pk>/dry-run/", import_views.import_dry_run_view, name="import_dry_run"),
+    path("imports/<int:pk>/start/", import_views.import_start_view, name="import_start"),
+    path("imports/<int:pk>/progress/", import_views.import_progress_view, name="import_progress"),
+    path("imports/<int:pk>/rejected.csv", import_views.import_rejects_csv, name="import_rejects"),
+]
+
+urlpatterns = deal_urlpatterns + handoff_urlpatterns + promise_urlpatterns + inbound_urlpatterns + import_urlpatterns

@@ -53,12 +53,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every answer under /api/ — even one made by the middleware below it
+    # (a bad Host, a crash) — is the API's JSON error body, and a body over 1 MB is
+    # refused before anything reads it.
+    "accounts.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the session and user: an Idempotency-Key belongs to the user who sends it.
+    "accounts.api.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -153,6 +159,28 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the one error body for its 4xx/5xx answers, and every
+    # POST its optional Idempotency-Key header (accounts.api.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.api.schema.add_error_responses",
+    ],
+    # Choice sets whose field names repeat across the apps ("role", "stage", "status"):
+    # each its own name, instead of drf-spectacular's hashed ones (Stage5fbEnum).
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.choices.Role",
+        "DealContactRoleEnum": "handoffs.choices.ContactRole",
+        "DealStageEnum": "handoffs.choices.Stage",
+        "OpenStageEnum": [
+            ("qualify", "Qualify"),
+            ("discover", "Discover"),
+            ("propose", "Propose"),
+            ("negotiate", "Negotiate"),
+        ],
+        "CheckInChannelEnum": "followups.choices.Channel",
+        "HandoffStatusEnum": "handoffs.choices.HandoffStatus",
+        "CheckInStatusEnum": "followups.choices.CheckInStatus",
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -206,6 +234,17 @@ BATON_OUTBOX_MAX_ATTEMPTS = env_int("BATON_OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
 # How many sender tasks one wake-up may start when a backlog is due (each claims its own
 # batches; as many run at once as the worker has processes).
 BATON_OUTBOX_SENDERS = env_int("BATON_OUTBOX_SENDERS", 4, minimum=1)
+# Webhooks (followups.services.outbox): connect and read timeouts in seconds, short so
+# that a dead endpoint costs little; how many endpoints one batch POSTs to at once; and
+# whether a plain http:// endpoint may be registered (development, tests, a local bench).
+_webhook_timeout = env_list("BATON_WEBHOOK_TIMEOUT", ["3", "5"])
+if len(_webhook_timeout) != 2 or not all(value.replace(".", "", 1).isdigit() for value in _webhook_timeout):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"BATON_WEBHOOK_TIMEOUT={_webhook_timeout!r}: give connect,read seconds, e.g. 3,5.")
+BATON_WEBHOOK_TIMEOUT = (float(_webhook_timeout[0]), float(_webhook_timeout[1]))
+BATON_WEBHOOK_LANES = env_int("BATON_WEBHOOK_LANES", 4, minimum=1)
+BATON_WEBHOOK_ALLOW_HTTP = env_bool("BATON_WEBHOOK_ALLOW_HTTP", False)  # DEBUG allows it too
 # A token that lets a monitoring system read /health/'s figures without logging in
 # (send it as "Authorization: Bearer <token>"); unset, only admins see them.
 BATON_HEALTH_TOKEN = env_str("BATON_HEALTH_TOKEN", "")
@@ -216,6 +255,9 @@ BATON_WORKING_DAYS = env_list("BATON_WORKING_DAYS", ["mon", "tue", "wed", "thu",
 BATON_REPS_MAY_PROPOSE_OWNER = env_bool("BATON_REPS_MAY_PROPOSE_OWNER", False)
 # How long a customer's status-page link stays valid.
 BATON_CUSTOMER_LINK_DAYS = env_int("BATON_CUSTOMER_LINK_DAYS", 90, minimum=1)
+# The largest CSV an import accepts (handoffs.imports), in bytes; the upload itself is
+# held in memory up to this size (DATA_UPLOAD_MAX_MEMORY_SIZE does not cover files).
+BATON_IMPORT_MAX_BYTES = env_int("BATON_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,8 @@ SECRET_KEY = "test-secret-key-not-used-anywhere-else-0123456789abcdef"  # noqa: 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "http://testserver"
+# The webhook tests' receivers listen on plain http://127.0.0.1.
+BATON_WEBHOOK_ALLOW_HTTP = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

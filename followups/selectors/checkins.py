@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Account, User
 from followups.access import checkins_workable_by, handoffs_checkins_addable_by
 from followups.choices import CheckInStatus
-from followups.lateness import checkin_late
+from followups.lateness import as_flag, checkin_late
 from followups.models import CheckIn
 from handoffs.choices import HandoffStatus
 from handoffs.models import Handoff, Meeting
@@ -44,6 +44,14 @@ def user_local_today(user: User) -> datetime.date:
 
 def _with_related(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
     return queryset.select_related("account", "rep__team", "handoff__deal", "handoff__delivery_owner", "opened_deal")
+
+
+def checkin_list_queryset(user: User, *, today: datetime.date | None = None) -> QuerySet[CheckIn]:
+    """Every check-in `user` may work (followups.access.checkins_workable_by) with what a
+    list shows of it, each flagged `is_overdue` (followups.lateness.checkin_late, asked
+    about the user's own today): one query per page, whatever the rows."""
+    today = today or user_local_today(user)
+    return _with_related(checkins_workable_by(user)).annotate(is_overdue=as_flag(checkin_late(today)))
 
 
 @dataclass

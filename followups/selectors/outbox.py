@@ -20,13 +20,15 @@ ADMIN_STATUS_TABS = [
 ]
 
 
-def outbox_messages_for_admin(*, status: str, purpose: str | None = None) -> QuerySet[OutboxMessage]:
-    """The outbox rows of one status (and purpose), newest first, with their recipient
-    (no per-row query)."""
-    messages = OutboxMessage.objects.filter(status=status)
+def outbox_messages_for_admin(*, status: str | None, purpose: str | None = None) -> QuerySet[OutboxMessage]:
+    """The outbox rows of one status (None: every status) and purpose, newest first,
+    with their recipient (no per-row query)."""
+    messages = OutboxMessage.objects.all()
+    if status:
+        messages = messages.filter(status=status)
     if purpose:
         messages = messages.filter(purpose=purpose)
-    return messages.select_related("recipient", "contact").order_by("-created_at", "-id")
+    return messages.select_related("recipient", "contact", "endpoint").order_by("-created_at", "-id")
 
 
 def outbox_status_counts(*, purpose: str | None = None) -> dict[str, int]:

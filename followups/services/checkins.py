@@ -299,7 +299,7 @@ def checkin_reschedule(*, actor: User, checkin: CheckIn, new_due_on: datetime.da
     reschedule.save()
     locked.due_on = new_due_on
     locked.full_clean()
-    locked.save(update_fields=["due_on"])
+    locked.save(update_fields=["due_on", "updated_at"])
     event_record(
         account=locked.account,
         subject=locked.handoff.deal,

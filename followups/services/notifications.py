@@ -12,7 +12,8 @@ from followups.choices import NotificationKind
 from followups.models import Notification, NotificationPreference
 from followups.services.reminders import reminder_enqueue_notification
 from handoffs.choices import PromiseStatus
-from handoffs.models import Handoff, Promise
+from handoffs.models import Deal, Handoff, Promise
+from handoffs.packet import deal_packet, packet_pending
 
 
 @transaction.atomic
@@ -115,3 +116,32 @@ def notifications_promise_broken(*, promise_id: int, actor_id: int | None) -> li
         )
         for person in people.values()
     ]
+
+
+@transaction.atomic
+def notification_packet_pending(*, deal_id: int) -> Notification | None:
+    """Ring the bell of the deal's rep, with an e-mail copy through the outbox, when a
+    close from a CRM recorded the deal won with its hand-off packet incomplete: what is
+    missing, and a link to the deal page where each part is fixed. The rep is told even
+    when the close was logged in their name (the CRM did it, not them). None when the
+    packet is no longer pending (completed or waived meanwhile)."""
+    deal = (
+        Deal.objects.select_related("account", "owner")
+        .prefetch_related("deal_contacts", "promises")
+        .filter(pk=deal_id)
+        .first()
+    )
+    if deal is None or not packet_pending(deal) or not deal.owner.is_active:
+        return None
+    missing = deal_packet(deal).missing
+    if not missing:
+        return None
+    what = " ".join(item.message for item in missing)
+    return notification_create(
+        user=deal.owner,
+        kind=NotificationKind.HANDOFF,
+        title=f"Won, hand-off waiting for its packet: {deal} ({deal.account})",
+        body=f"{deal} was recorded won from your CRM, but its hand-off packet is incomplete, so the hand-off "
+        f"has not started. {what} The hand-off starts as soon as the packet is complete.",
+        url=f"{reverse('handoffs:deal_detail', args=[deal.pk])}#packet-pending",
+    )

@@ -28,6 +28,20 @@ How it keeps "never lost, never doubled":
   lost wake-up costs seconds, never a message.
 
 What each message says is decided when it is sent, by followups.builders.
+
+**Webhooks** (channel webhook) are rows of the same outbox, claimed in the same batches:
+the sender POSTs each with `requests` (a keep-alive session per endpoint and batch,
+short connect/read timeouts, BATON_WEBHOOK_TIMEOUT), signed (followups.webhooks), and
+records the answer's status and the start of its body. 2xx: sent. A timeout, a refused
+connection, 429 or 502–504 say the endpoint itself is down: that endpoint's remaining
+rows in the batch back off together, without a wait each. 408 and other 5xx back that
+row off; any other answer (4xx, a redirect) fails it. The batch's endpoints are served
+side by side, each in a lane of its own (a thread with its own database connection,
+alongside the batch's e-mails), so a slow endpoint delays only its own deliveries; one that
+answers, but slowly, gets a share of the batch's time (twice a full timeout), and the rest
+of its rows wait a few seconds behind what is due, not counted as attempts. The lease is
+confirmed before each POST as before each e-mail, in the same statement as the previous
+row's sent mark (one round trip a delivery).
 """
 
 from __future__ import annotations
@@ -41,8 +55,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
+import requests
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -53,8 +70,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Contact, User
-from followups import builders
-from followups.choices import MessagePurpose, MessageStatus
+from followups import builders, webhooks
+from followups.choices import MessageChannel, MessagePurpose, MessageStatus
 from followups.models import Notification, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -390,6 +407,7 @@ class LeaseKeeper:
 class DeliveryResult:
     sent: int = 0
     emailed: int = 0
+    posted: int = 0  # webhook deliveries an endpoint accepted (2xx)
     cancelled: int = 0
     retried: int = 0
     failed: int = 0
@@ -397,7 +415,7 @@ class DeliveryResult:
     lost_lease: int = 0
 
     def add(self, other: DeliveryResult) -> None:
-        for name in ("sent", "emailed", "cancelled", "retried", "failed", "batches", "lost_lease"):
+        for name in ("sent", "emailed", "posted", "cancelled", "retried", "failed", "batches", "lost_lease"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -443,7 +461,10 @@ def _error_text(error: BaseException | str) -> str:
     return text[:2000]
 
 
-def _with_reconnect(operation: Callable[[], int]) -> int:
+T = TypeVar("T")
+
+
+def _with_reconnect(operation: Callable[[], T]) -> T:
     """Run a write that must not be lost on a dropped connection (the message is out
     already): on a connection error, reconnect and run it again, for up to a minute."""
     deadline = time.monotonic() + MARK_RETRY_SECONDS
@@ -483,14 +504,25 @@ WITH marked AS (
         %(n_titles)s::text[], %(n_bodies)s::text[], %(n_urls)s::text[]
     ) AS n(outbox_id, user_id, kind, title, body, url)
     JOIN marked ON marked.id = n.outbox_id
+), next_held AS (
+    -- The lease check of the next message, in the same round trip (none: an empty array).
+    UPDATE followups_outboxmessage SET lease_expires_at = %(lease)s
+    WHERE id = ANY(%(next_ids)s::bigint[]) AND status = %(sending)s AND lease_token = %(token)s
+    RETURNING id
 )
-SELECT count(*) FROM marked
+SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM next_held)
 """
 
 
-def _mark_sent(envelope: builders.Envelope, claim: Claim) -> int:
+def _mark_sent(
+    envelope: builders.Envelope, claim: Claim, next_envelope: builders.Envelope | None = None
+) -> tuple[int, bool]:
+    """Mark `envelope`'s rows sent (with their bell entries); returns how many were marked
+    and whether the lease of `next_envelope`'s rows was confirmed in the same statement
+    (PostgreSQL only: one round trip per message instead of two)."""
     now = timezone.now()
     ids = [row.pk for row in envelope.rows]
+    next_ids = [row.pk for row in next_envelope.rows] if next_envelope is not None else []
     bell = envelope.bell
     if connection.vendor == "postgresql" and envelope.on_sent is None:
         params = {
@@ -508,13 +540,16 @@ def _mark_sent(envelope: builders.Envelope, claim: Claim) -> int:
             "n_titles": [entry.title for _, entry in bell],
             "n_bodies": [entry.body for _, entry in bell],
             "n_urls": [entry.url for _, entry in bell],
+            "lease": now + datetime.timedelta(seconds=_lease_seconds()),
+            "next_ids": next_ids,
         }
 
-        def mark_in_one_statement() -> int:
+        def mark_in_one_statement() -> tuple[int, bool]:
             # One query string outside a transaction: PostgreSQL runs it as one transaction.
             with connection.cursor() as cursor:
                 cursor.execute(_MARK_SENT_SQL, params)
-                return cursor.fetchone()[0]
+                marked, next_held = cursor.fetchone()
+                return marked, bool(next_ids) and next_held == len(next_ids)
 
         return _with_reconnect(mark_in_one_statement)
 
@@ -541,7 +576,7 @@ def _mark_sent(envelope: builders.Envelope, claim: Claim) -> int:
                 envelope.on_sent()
             return len(marked_ids)
 
-    return _with_reconnect(mark)
+    return _with_reconnect(mark), False
 
 
 def _cancel(rows: list, claim: Claim, reason: str) -> int:
@@ -607,12 +642,14 @@ def outbox_deliver_claimed(*, claim: Claim, deadline: float | None = None) -> De
     passed, the messages not yet tried go back to the outbox for the next run: a slow
     server must not let the task's time limit cut a send in half."""
     result = DeliveryResult()
-    rows = list(_held(claim.ids, claim.token).select_related("recipient", "contact").order_by("id"))
+    rows = list(_held(claim.ids, claim.token).select_related("recipient", "contact", "endpoint").order_by("id"))
     if not rows:
         return result
-    with LeaseKeeper(claim):
-        envelopes = _settle_unsendable(builders.build(rows), claim, result)
-        _send_envelopes(envelopes, claim, result, deadline)
+    emails = [row for row in rows if row.channel != MessageChannel.WEBHOOK]
+    with LeaseKeeper(claim), WebhookLanes(rows, claim, result, deadline, alongside=bool(emails)):
+        if emails:
+            envelopes = _settle_unsendable(builders.build(emails), claim, result)
+            _send_envelopes(envelopes, claim, result, deadline)
     return result
 
 
@@ -642,18 +679,24 @@ def _send_envelopes(
 ) -> None:
     mail = None
     soonest_retry: datetime.timedelta | None = None
+    # Whether this envelope's lease was confirmed by the previous one's mark (same round
+    # trip); if not — the first message, or one after a failure — it is confirmed alone.
+    confirmed = False
     try:
         for index, envelope in enumerate(envelopes):
+            following = envelopes[index + 1] if index + 1 < len(envelopes) else None
             if deadline is not None and time.monotonic() >= deadline:
                 released = _release(envelopes[index:], claim)
                 logger.info("Outbox claim %s ran out of time; %s message(s) go to the next run.", claim.token, released)
                 return
-            if not _still_ours(envelope, claim):
+            if not confirmed and not _still_ours(envelope, claim):
                 result.lost_lease += 1
                 logger.warning("Outbox claim %s lost its lease; another worker sends the rest.", claim.token)
                 return
+            confirmed = False
             if envelope.email is None:
-                result.sent += _mark_sent(envelope, claim)
+                marked, confirmed = _mark_sent(envelope, claim, following)
+                result.sent += marked
                 continue
             try:
                 mail = mail or get_connection(fail_silently=False)
@@ -685,7 +728,8 @@ def _send_envelopes(
                     result.failed += failed
                     soonest_retry = _sooner(soonest_retry, delay)
                 return
-            result.sent += _mark_sent(envelope, claim)
+            marked, confirmed = _mark_sent(envelope, claim, following)
+            result.sent += marked
             result.emailed += 1
     finally:
         if mail is not None:
@@ -704,6 +748,338 @@ def _sooner(current: datetime.timedelta | None, other: datetime.timedelta | None
 def _still_ours(envelope: builders.Envelope, claim: Claim) -> bool:
     ids = [row.pk for row in envelope.rows]
     return outbox_lease_extend(claim=claim, ids=ids) == len(ids)
+
+
+# ---------------------------------------------------------------- webhooks
+
+# What a webhook's failure says, besides PERMANENT and MESSAGE_TRANSIENT: the endpoint
+# itself is down or asks us to wait, so its other rows of the batch would fare the same.
+ENDPOINT = "endpoint"
+ENDPOINT_STATUS_CODES = frozenset({429, 502, 503, 504})
+# How much of an answer is read (its start is kept for the delivery log).
+RESPONSE_READ_BYTES = 4096
+RESPONSE_EXCERPT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    """What one POST came to: verdict None when the endpoint accepted it."""
+
+    verdict: str | None
+    code: int | None = None
+    excerpt: str = ""
+    error: str = ""
+    retry_after: float | None = None
+
+
+def classify_webhook_status(code: int) -> str | None:
+    """2xx: accepted (None). 429, 502–504: the endpoint (ENDPOINT). 408 and other 5xx: this
+    delivery, later. Anything else — another 4xx, a redirect, which is not followed — for
+    good."""
+    if 200 <= code < 300:
+        return None
+    if code in ENDPOINT_STATUS_CODES:
+        return ENDPOINT
+    if code == 408 or code >= 500:
+        return MESSAGE_TRANSIENT
+    return PERMANENT
+
+
+def _read_excerpt(response: requests.Response) -> str:
+    content = b""
+    for chunk in response.iter_content(1024):
+        content += chunk
+        if len(content) >= RESPONSE_READ_BYTES:
+            break  # the rest is not ours to store; closing the response drops it
+    return content.decode(response.encoding or "utf-8", errors="replace").strip()[:RESPONSE_EXCERPT_CHARS]
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    return float(value) if value.isdigit() else None
+
+
+def webhook_post(session: requests.Session, row: OutboxMessage) -> WebhookAttempt:
+    """POST one delivery to its endpoint and say what came of it (never raises for the
+    endpoint's sake)."""
+    endpoint = row.endpoint
+    try:
+        body = webhooks.render_body(row.payload, endpoint.format)
+        headers = webhooks.request_headers(endpoint=endpoint, event=row.kind, delivery=row.message_id, body=body)
+    except Exception as error:  # bad data in this row: it fails alone, with the error
+        logger.exception("Webhook delivery %s could not be rendered.", row.pk)
+        return WebhookAttempt(PERMANENT, error=_error_text(error))
+    try:
+        with session.post(
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=settings.BATON_WEBHOOK_TIMEOUT,
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            code = response.status_code
+            excerpt = _read_excerpt(response)
+            retry_after = _retry_after(response)
+    except (requests.Timeout, requests.ConnectionError) as error:
+        return WebhookAttempt(ENDPOINT, error=_error_text(error))
+    except requests.RequestException as error:  # an address requests cannot use
+        return WebhookAttempt(PERMANENT, error=_error_text(error))
+    verdict = classify_webhook_status(code)
+    error = "" if verdict is None else f"HTTP {code}: {excerpt[:300]}".strip()
+    return WebhookAttempt(verdict, code, excerpt, error, retry_after)
+
+
+# Marked sent in one statement, without waiting for a WAL flush (see _MARK_SENT_SQL).
+# In the same round trip, the lease check of the lane's next row (none: next_id NULL).
+_MARK_WEBHOOK_SENT_SQL = """
+SET LOCAL synchronous_commit TO OFF;
+WITH marked AS (
+    UPDATE followups_outboxmessage
+    SET status = %(sent)s, sent_at = %(now)s, response_code = %(code)s, response_excerpt = %(excerpt)s,
+        lease_expires_at = NULL, lease_token = NULL, last_error = ''
+    WHERE id = %(id)s AND status = %(sending)s AND lease_token = %(token)s
+    RETURNING id
+), next_held AS (
+    UPDATE followups_outboxmessage SET lease_expires_at = %(lease)s
+    WHERE id = %(next_id)s AND status = %(sending)s AND lease_token = %(token)s
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM next_held)
+"""
+
+
+def _mark_webhook_sent(
+    row: OutboxMessage, claim: Claim, attempt: WebhookAttempt, next_row: OutboxMessage | None = None
+) -> tuple[int, bool]:
+    """Mark `row` sent with the endpoint's answer; returns (how many were marked, whether
+    the lease of `next_row` was confirmed in the same statement)."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        params = {
+            "sent": MessageStatus.SENT,
+            "sending": MessageStatus.SENDING,
+            "now": now,
+            "code": attempt.code,
+            "excerpt": attempt.excerpt,
+            "id": row.pk,
+            "token": claim.token,
+            "lease": now + datetime.timedelta(seconds=_lease_seconds()),
+            "next_id": next_row.pk if next_row is not None else None,
+        }
+
+        def mark_in_one_statement() -> tuple[int, bool]:
+            with connection.cursor() as cursor:
+                cursor.execute(_MARK_WEBHOOK_SENT_SQL, params)
+                marked, next_held = cursor.fetchone()
+                return marked, bool(next_held)
+
+        return _with_reconnect(mark_in_one_statement)
+    marked = _with_reconnect(
+        lambda: _held([row.pk], claim.token).update(
+            status=MessageStatus.SENT,
+            sent_at=now,
+            response_code=attempt.code,
+            response_excerpt=attempt.excerpt,
+            lease_expires_at=None,
+            lease_token=None,
+            last_error="",
+        )
+    )
+    return marked, False
+
+
+# The lease check before each POST, without waiting for a WAL flush: a lost extension
+# (only a database crash loses one) just lets the lease end sooner, as a crash would anyway.
+_EXTEND_WEBHOOK_SQL = """
+SET LOCAL synchronous_commit TO OFF;
+UPDATE followups_outboxmessage SET lease_expires_at = %s
+WHERE id = %s AND status = %s AND lease_token = %s
+RETURNING id
+"""
+
+
+def _webhook_lease_extend(row: OutboxMessage, claim: Claim) -> int:
+    """Confirm (and extend) that this claim still holds `row`: 1 if so."""
+    if connection.vendor != "postgresql":
+        return outbox_lease_extend(claim=claim, ids=[row.pk])
+    lease = timezone.now() + datetime.timedelta(seconds=_lease_seconds())
+    with connection.cursor() as cursor:
+        cursor.execute(_EXTEND_WEBHOOK_SQL, [lease, row.pk, MessageStatus.SENDING, claim.token])
+        return len(cursor.fetchall())
+
+
+def _settle_webhooks(
+    rows: list[OutboxMessage], claim: Claim, attempt: WebhookAttempt, *, retry: bool
+) -> tuple[int, int, datetime.timedelta | None]:
+    """Back off (retry) or fail rows after `attempt`, keeping its answer for the log;
+    returns (retried, failed, the soonest retry's delay)."""
+    now = timezone.now()
+    answer = {"response_code": attempt.code, "response_excerpt": attempt.excerpt, "last_error": attempt.error}
+    retried = failed = 0
+    soonest = None
+    for row in rows:
+        if retry and row.attempts < settings.BATON_OUTBOX_MAX_ATTEMPTS:
+            delay = retry_delay(row.attempts)
+            if attempt.retry_after:
+                delay = max(delay, datetime.timedelta(seconds=min(attempt.retry_after, RETRY_MAX_SECONDS)))
+            retried += _held([row.pk], claim.token).update(
+                status=MessageStatus.PENDING, send_after=now + delay, lease_expires_at=None, lease_token=None, **answer
+            )
+            soonest = _sooner(soonest, delay)
+        else:
+            failed += _held([row.pk], claim.token).update(
+                status=MessageStatus.FAILED, lease_expires_at=None, lease_token=None, **answer
+            )
+    if failed:
+        logger.error("%s webhook deliveries failed for good: %s", failed, attempt.error)
+    return retried, failed, soonest
+
+
+@dataclass
+class LaneOutcome:
+    result: DeliveryResult
+    soonest_retry: datetime.timedelta | None = None
+
+
+def _deliver_lane(
+    rows: list[OutboxMessage], claim: Claim, deadline: float | None, stop: threading.Event
+) -> LaneOutcome:
+    """Send one endpoint's rows of a batch, in order: confirm the lease, POST, record."""
+    outcome = LaneOutcome(DeliveryResult())
+    result = outcome.result
+    if not rows[0].endpoint.is_active:
+        result.cancelled += _cancel(rows, claim, "The endpoint is inactive.")
+        return outcome
+    # An endpoint that answers, but slowly, gets a share of the batch's time, not all of it:
+    # the batch (and the worker's next claim) does not wait for its hundredth answer.
+    lane_deadline = time.monotonic() + _lane_seconds()
+    confirmed = False  # the lease of `row` was confirmed with the previous row's mark
+    with requests.Session() as session:
+        for index, row in enumerate(rows):
+            if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
+                _release_rows(rows[index:], claim)
+                return outcome
+            if time.monotonic() >= lane_deadline:
+                _release_rows(rows[index:], claim, delay=LANE_RELEASE_DELAY)
+                logger.info(
+                    "Webhook endpoint %s is slow; %s deliveries wait a moment.", row.endpoint_id, len(rows) - index
+                )
+                return outcome
+            if not confirmed and _webhook_lease_extend(row, claim) != 1:
+                result.lost_lease += 1
+                logger.warning("Outbox claim %s lost its lease; another worker sends the rest.", claim.token)
+                return outcome
+            confirmed = False
+            attempt = webhook_post(session, row)
+            if attempt.verdict is None:
+                next_row = rows[index + 1] if index + 1 < len(rows) else None
+                marked, confirmed = _mark_webhook_sent(row, claim, attempt, next_row)
+                result.sent += marked
+                result.posted += 1
+                continue
+            # The endpoint is down: its remaining rows wait with this one, not a timeout each.
+            waiting = rows[index:] if attempt.verdict == ENDPOINT else [row]
+            retried, failed, delay = _settle_webhooks(waiting, claim, attempt, retry=attempt.verdict != PERMANENT)
+            result.retried += retried
+            result.failed += failed
+            outcome.soonest_retry = _sooner(outcome.soonest_retry, delay)
+            if attempt.verdict == ENDPOINT:
+                return outcome
+    return outcome
+
+
+def _release_rows(rows: list[OutboxMessage], claim: Claim, delay: datetime.timedelta | None = None) -> int:
+    """Give back rows this claim did not try, not counted as an attempt: due as before, or
+    after `delay` (behind what is due now, so that other endpoints' rows are claimed first)."""
+    due = {"send_after": timezone.now() + delay} if delay else {}
+    return _held([row.pk for row in rows], claim.token).update(
+        status=MessageStatus.PENDING, lease_expires_at=None, lease_token=None, attempts=F("attempts") - 1, **due
+    )
+
+
+# How long one endpoint's lane may take of a batch (twice a full timeout), and how long
+# its untried rows then wait.
+LANE_RELEASE_DELAY = datetime.timedelta(seconds=5)
+
+
+def _lane_seconds() -> float:
+    return 2 * sum(settings.BATON_WEBHOOK_TIMEOUT)
+
+
+def _deliver_lane_in_thread(
+    rows: list[OutboxMessage], claim: Claim, deadline: float | None, stop: threading.Event
+) -> LaneOutcome:
+    try:
+        return _deliver_lane(rows, claim, deadline, stop)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+class WebhookLanes:
+    """The webhook rows of a claimed batch, one lane per endpoint. On PostgreSQL, outside a
+    transaction, the lanes run in threads of their own — side by side, and alongside the
+    batch's e-mails, which the caller sends meanwhile — so that a slow endpoint delays
+    only its own rows; otherwise (SQLite, a test's transaction, one lane and no e-mail)
+    they run in turn when the block ends. Their results are added to `result` then."""
+
+    def __init__(
+        self,
+        rows: list[OutboxMessage],
+        claim: Claim,
+        result: DeliveryResult,
+        deadline: float | None,
+        *,
+        alongside: bool = False,
+    ):
+        lanes: dict[int, list[OutboxMessage]] = {}
+        for row in rows:
+            if row.channel == MessageChannel.WEBHOOK:
+                lanes.setdefault(row.endpoint_id, []).append(row)
+        self.lanes = list(lanes.values())
+        self.claim, self.result, self.deadline = claim, result, deadline
+        self.stop = threading.Event()
+        self.threaded = (
+            bool(self.lanes)
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+            and settings.BATON_WEBHOOK_LANES > 1
+            and (len(self.lanes) > 1 or alongside)
+        )
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list = []
+
+    def __enter__(self) -> WebhookLanes:
+        if self.threaded:
+            self._pool = ThreadPoolExecutor(
+                max_workers=min(len(self.lanes), settings.BATON_WEBHOOK_LANES), thread_name_prefix="outbox-webhooks"
+            )
+            self._futures = [
+                self._pool.submit(_deliver_lane_in_thread, lane, self.claim, self.deadline, self.stop)
+                for lane in self.lanes
+            ]
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        outcomes: list[LaneOutcome] = []
+        if exc_type is not None:
+            # The batch is being stopped (a time limit, a crash): lanes finish the POST in
+            # hand and leave the rest to the lease.
+            self.stop.set()
+        try:
+            if self._pool is not None:
+                outcomes = [future.result() for future in self._futures]
+            elif exc_type is None:
+                outcomes = [_deliver_lane(lane, self.claim, self.deadline, self.stop) for lane in self.lanes]
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+        soonest = None
+        for outcome in outcomes:
+            self.result.add(outcome.result)
+            soonest = _sooner(soonest, outcome.soonest_retry)
+        if soonest is not None:
+            outbox_wake_sender(countdown=soonest.total_seconds())
 
 
 def outbox_deliver_due(

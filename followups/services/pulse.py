@@ -38,6 +38,7 @@ from followups.choices import MessagePurpose, NotificationKind, PulseAnswer
 from followups.models import CheckIn, CustomerPulse
 from followups.services.notifications import notification_create
 from followups.services.outbox import outbox_enqueue
+from followups.services.webhooks import webhook_pulse_at_risk
 from handoffs.choices import ContactRole
 from handoffs.models import DealContact
 
@@ -147,6 +148,7 @@ def pulse_answer(*, pulse: CustomerPulse, answer: str, now: datetime.datetime | 
     _record(locked, message=message, data={"answer": answer, "previous_answer": previous})
     if answer == PulseAnswer.AT_RISK:
         _notify(locked, title=f"{locked.account}: the customer says at risk", body=message)
+        webhook_pulse_at_risk(pulse=locked)
     return PulseResult(locked, changed=True)
 
 

@@ -6,6 +6,15 @@
   level: a re-run, or two scans at once, insert nothing new. An escalation is written
   once the previous level went out and its escalate_at passed with the item still
   overdue.
+- Most scans read only what changed. Every overdue rule compares a date with the
+  organisation's date, so an item becomes overdue either when that date moves on or
+  when a row its rule reads is saved (the lateness `*_changes`). The first scan of each
+  organisation day — or after the settings or the rules changed, or when the clock went
+  back — is *full*: it reads every overdue item, finds those the new date made overdue,
+  and catches anything an incremental scan missed. The scans in between read only the
+  items changed since a little before the previous scan (ReminderScanMark), and only
+  the escalations whose escalate_at has passed: a scan with nothing new reads a few
+  empty index ranges.
 - When a reminder may go out depends on its recipient: their working hours in their
   own time zone, their daily digest, the organisation's working days (send_after_for).
 - Sending is the outbox's (followups.services.outbox): claimed, leased, re-checked just
@@ -15,16 +24,18 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, F, Q, QuerySet, Value
+from django.db.models import BigIntegerField, CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.choices import Role
@@ -39,8 +50,9 @@ from followups.choices import (
     ReminderKind,
     ReminderLevel,
 )
-from followups.models import Heartbeat, Notification, OutboxMessage
+from followups.models import Heartbeat, Notification, OutboxMessage, ReminderScanMark
 from followups.services.outbox import outbox_enqueue, outbox_wake_senders
+from followups.services.webhooks import webhooks_checkins_found_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +166,8 @@ class ScanResult:
     inserted: dict[str, int] = field(default_factory=dict)
     escalated: int = 0
     seconds: float = 0.0
+    # Every overdue item read (the first scan of a day), or only the changed ones.
+    full: bool = True
 
     @property
     def total(self) -> int:
@@ -287,6 +301,22 @@ def _first_admin_id() -> int | None:
     )
 
 
+def _escalation_eligible(now: datetime.datetime) -> QuerySet:
+    # Reminders and escalations that went out (or failed for good) and whose escalate_at
+    # has passed: read from the small partial index outbox_escalate_idx.
+    return OutboxMessage.objects.filter(
+        purpose__in=REMINDER_PURPOSES,
+        status__in=[MessageStatus.SENT, MessageStatus.FAILED],
+        escalate_at__lte=now,
+    ).order_by()
+
+
+def _escalations_due(now: datetime.datetime) -> set[tuple[str, int]]:
+    """(kind, level) of every level with a message eligible for escalation: one probe for
+    every rule and level, usually answering nothing."""
+    return set(_escalation_eligible(now).values_list("kind", "version").distinct())
+
+
 def _insert_escalations(
     rule: overdue.OverdueRule,
     *,
@@ -302,16 +332,7 @@ def _insert_escalations(
     escalated or its item is no longer overdue, so that a scan with nothing new reads an
     empty index range instead of every item ever reminded."""
     to_level = from_level + 1
-    eligible = OutboxMessage.objects.filter(
-        purpose=_purpose_of(from_level),
-        kind=rule.kind,
-        version=from_level,
-        status__in=[MessageStatus.SENT, MessageStatus.FAILED],
-        escalate_at__lte=now,
-    ).order_by()
-    if not eligible.exists():
-        # The usual case, read from the small partial index: nothing to look at.
-        return 0
+    eligible = _escalation_eligible(now).filter(purpose=_purpose_of(from_level), kind=rule.kind, version=from_level)
     previous = eligible.filter(item_id__in=rule.queryset.values("pk"))
     inserted = 0
     if to_level == ReminderLevel.MANAGER:
@@ -330,27 +351,183 @@ def _insert_escalations(
     return inserted
 
 
+# How far before the previous scan an incremental one looks for changes. A save is stamped
+# when it is made but seen by the scan only once its transaction commits, and the clocks
+# of two machines differ a little: a change stamped up to this long before the previous
+# scan, and committed after it, is still found. One held open longer across a scan waits
+# for the next full scan (the next organisation day).
+CHANGE_LOOKBACK = datetime.timedelta(minutes=5)
+
+
+def _settings_digest(org: OrganisationSettings) -> str:
+    # Any change of the settings (the thresholds are among them) makes the next scan full.
+    values = {field.attname: getattr(org, field.attname) for field in org._meta.concrete_fields}
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# Stands for `since` while the incremental read is compiled (see _ScanPlan).
+_SINCE_PLACEHOLDER = datetime.datetime(1970, 1, 1, 0, 0, 0, 424242, tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class _ScanPlan:
+    """The rules of one organisation day under one version of the settings, and what an
+    incremental scan reads for them, compiled once.
+
+    The read is one statement for every rule: of the items a row of which changed after
+    `since` (each part through an index on updated_at), those overdue, with an owner and
+    not yet reminded. Building it with the ORM (a part per rule and table) takes longer
+    than the database takes to answer it, and between two full scans only `since`
+    changes: the statement is built once with a placeholder, and each scan puts its
+    `since` in the placeholder's places."""
+
+    key: str
+    rules: list[overdue.OverdueRule]
+    changed_sql: str
+    changed_params: tuple
+    since_positions: tuple[int, ...]
+
+    def changed_overdue_items(self, since: datetime.datetime) -> dict[str, list[int]]:
+        params = list(self.changed_params)
+        for position in self.since_positions:
+            params[position] = since if params[position] == _SINCE_PLACEHOLDER else _adapted(since)
+        found: dict[str, list[int]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(self.changed_sql, params)
+            for kind, item_id in cursor.fetchall():
+                found.setdefault(kind, []).append(item_id)
+        return found
+
+
+def _adapted(moment: datetime.datetime):
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _changed_overdue_query(rules: list[overdue.OverdueRule], *, since: datetime.datetime) -> QuerySet:
+    """(kind, item id) of the items changed after `since` that are overdue, with an owner
+    and not yet reminded (see _ScanPlan)."""
+    parts = []
+    for rule in rules:
+        reminded = OutboxMessage.objects.filter(
+            purpose=MessagePurpose.REMINDER, kind=rule.kind, version=ReminderLevel.OWNER, item_id=OuterRef("pk")
+        )
+        for changed in rule.changed_since(since):
+            parts.append(
+                rule.candidates(changed.exclude(Exists(reminded))).values_list(
+                    Value(rule.kind, output_field=CharField()), "overdue_item"
+                )
+            )
+    return parts[0].union(*parts[1:], all=True)
+
+
+_plans: dict[tuple[str, str], _ScanPlan] = {}
+
+
+def _scan_plan(today: datetime.date, org: OrganisationSettings) -> _ScanPlan:
+    """The plan of `today` under `org`'s settings, built once per process and day (and
+    settings version)."""
+    digest = _settings_digest(org)
+    cache_key = (connection.vendor, f"{today.isoformat()} {digest}")
+    plan = _plans.get(cache_key)
+    if plan is None:
+        rules = overdue.rules(today, org=org)
+        sql, params = _changed_overdue_query(rules, since=_SINCE_PLACEHOLDER).query.sql_with_params()
+        placeholders = (_SINCE_PLACEHOLDER, _adapted(_SINCE_PLACEHOLDER))
+        since_positions = tuple(index for index, value in enumerate(params) if value in placeholders)
+        if len(since_positions) != sum(len(rule.changes(_SINCE_PLACEHOLDER)) for rule in rules):
+            # Still correct (a place left with the placeholder reads more, never less), but slow.
+            logger.warning("The reminder scan's incremental read did not find `since` in every part.")
+        plan = _ScanPlan(
+            key=f"{today.isoformat()} {digest} {','.join(rule.kind for rule in rules)}",
+            rules=rules,
+            changed_sql=sql,
+            changed_params=tuple(params),
+            since_positions=since_positions,
+        )
+        if len(_plans) > 8:  # a day or two, a settings change or two
+            _plans.clear()
+        _plans[cache_key] = plan
+    return plan
+
+
+def _scan_mark() -> ReminderScanMark | None:
+    return ReminderScanMark.objects.filter(pk=1).first()
+
+
+def _record_scan_mark(mark: ReminderScanMark | None, *, now: datetime.datetime, full: bool, key: str) -> None:
+    if mark is None:
+        # The first scan ever (or two at once: update_or_create settles which writes it).
+        ReminderScanMark.objects.update_or_create(
+            pk=1, defaults={"scanned_at": now, "full_scan_at": now, "full_scan_key": key}
+        )
+    elif full:
+        ReminderScanMark.objects.filter(pk=1).update(scanned_at=now, full_scan_at=now, full_scan_key=key)
+    else:
+        ReminderScanMark.objects.filter(pk=1).update(scanned_at=now)
+
+
+def _insert_level1_changed(
+    plan: _ScanPlan,
+    *,
+    since: datetime.datetime,
+    now: datetime.datetime,
+    send_after: Callable[[], _SendAfterTable],
+) -> dict[str, int]:
+    """Level 1 for the items changed since `since` that are overdue: the same INSERT as a
+    full scan's (which re-checks the rule, and ON CONFLICT), restricted to those items."""
+    inserted = dict.fromkeys((rule.kind for rule in plan.rules), 0)
+    found = plan.changed_overdue_items(since)
+    for rule in plan.rules:
+        if found.get(rule.kind):
+            rows = rule.candidates().filter(pk__in=found[rule.kind])
+            inserted[rule.kind] = _insert_reminders(
+                rows, kind=rule.kind, level=ReminderLevel.OWNER, now=now, send_after=send_after()
+            )
+    return inserted
+
+
 @transaction.atomic
 def reminders_scan(*, now: datetime.datetime | None = None) -> ScanResult:
     """Insert the reminders of every newly overdue item, and the escalations that are due.
 
-    Idempotent and safe to run concurrently (the outbox's unique key decides). Records the
-    scan time for /health/ and, on commit, wakes the senders if anything is due.
+    Full on the first scan of an organisation day (or after the settings changed),
+    otherwise only over the items changed since the previous scan (see the module
+    docstring). Idempotent and safe to run concurrently (the outbox's unique key
+    decides). Records the scan time for /health/ and, on commit, wakes the senders if
+    anything is due.
     """
     started = time.perf_counter()
     now = now or timezone.now()
     today = timezone.localdate(now)
     org = OrganisationSettings.load()
-    send_after = _send_after_table(_send_after_by_user(now))
-    result = ScanResult()
-    admin_id = _first_admin_id() if org.escalate_to_admin_after_hours else None
-    for rule in overdue.rules(today):
-        result.inserted[rule.kind] = _insert_level1(rule, now=now, send_after=send_after)
-        for from_level in (ReminderLevel.OWNER, ReminderLevel.MANAGER):
-            result.escalated += _insert_escalations(
-                rule, from_level=from_level, now=now, send_after=send_after, admin_id=admin_id
-            )
-    Heartbeat.objects.update_or_create(name=HeartbeatName.REMINDER_SCAN, defaults={"last_seen_at": now})
+    plan = _scan_plan(today, org)
+    rules = plan.rules
+    mark = _scan_mark()
+    # The clock going back (a corrected clock, a test) would hide changes: read everything.
+    full = mark is None or mark.full_scan_key != plan.key or now < mark.scanned_at
+    # Every active user's next sending time, computed only if something is to be inserted.
+    send_after = functools.cache(lambda: _send_after_table(_send_after_by_user(now)))
+    result = ScanResult(full=full)
+    if full:
+        for rule in rules:
+            result.inserted[rule.kind] = _insert_level1(rule, now=now, send_after=send_after())
+    else:
+        result.inserted = _insert_level1_changed(
+            plan, since=mark.scanned_at - CHANGE_LOOKBACK, now=now, send_after=send_after
+        )
+    due = _escalations_due(now)
+    if due:
+        admin_id = _first_admin_id() if org.escalate_to_admin_after_hours else None
+        for rule in rules:
+            for from_level in (ReminderLevel.OWNER, ReminderLevel.MANAGER):
+                if (rule.kind, from_level) in due:
+                    result.escalated += _insert_escalations(
+                        rule, from_level=from_level, now=now, send_after=send_after(), admin_id=admin_id
+                    )
+    webhooks_checkins_found_overdue(since=now)  # checkin.overdue for the check-ins first reminded just now
+    _record_scan_mark(mark, now=now, full=full, key=plan.key)
+    if not Heartbeat.objects.filter(name=HeartbeatName.REMINDER_SCAN).update(last_seen_at=now):
+        Heartbeat.objects.update_or_create(name=HeartbeatName.REMINDER_SCAN, defaults={"last_seen_at": now})
     transaction.on_commit(outbox_wake_senders)
     result.seconds = time.perf_counter() - started
     return result

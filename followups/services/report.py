@@ -27,6 +27,7 @@ from followups.choices import CheckInStatus, HeartbeatName, MessagePurpose, Puls
 from followups.models import CheckIn, CustomerPulse, DroppedBaton, DropRollup, HandoffLatency, Heartbeat
 from followups.rules import DROP_COLUMNS, RULES, RuleContext, three_way_meetings
 from followups.services.outbox import outbox_enqueue
+from followups.services.webhooks import webhooks_announce_new_drops
 from handoffs.models import Handoff
 
 
@@ -265,7 +266,8 @@ def report_refresh(*, context: RuleContext | None = None) -> RefreshResult:
     if postgresql:
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {DroppedBaton._meta.db_table} IN EXCLUSIVE MODE")
-    drops = _refresh_drops(context)
+    with webhooks_announce_new_drops():  # baton.dropped for the drops this refresh finds first
+        drops = _refresh_drops(context)
     rollup_rows = _refresh_rollup()
     latencies = _refresh_latencies()
     accounts_changed = _refresh_health()

@@ -5,17 +5,21 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import role_required
 from accounts.choices import Role
+from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
 from accounts.common.http import safe_next_url
+from accounts.models import User
 from followups.access import checkin_reps_for, checkins_workable_by
+from followups.exports import CHECKIN_COLUMNS
 from followups.forms import CheckinAddForm, CheckinLogForm, CheckinRescheduleForm
 from followups.selectors.checkins import (
+    checkin_list_queryset,
     checkin_sections_for,
     handoffs_open_to_checkins_for,
     overdue_checkins_page,
@@ -36,16 +40,21 @@ class CheckinRepFilterForm(forms.Form):
         self.fields["rep"].queryset = reps
 
 
+def _rep_filter(request: HttpRequest, data: QueryDict) -> tuple[CheckinRepFilterForm | None, User | None]:
+    """The manager's "whose check-ins" filter from `data` (none for a rep), and the rep
+    it names (None: everyone the user may work for). The page and its exports read it."""
+    user = request.user
+    if not (user.is_manager or user.is_admin_role):
+        return None, None
+    filter_form = CheckinRepFilterForm(data or None, reps=checkin_reps_for(user))
+    return filter_form, filter_form.cleaned_data["rep"] if filter_form.is_valid() else None
+
+
 @role_required(*CHECKIN_ROLES)
 @require_GET
 def my_checkins(request: HttpRequest) -> HttpResponse:
     user = request.user
-    filter_form = None
-    rep = None
-    if user.is_manager or user.is_admin_role:
-        filter_form = CheckinRepFilterForm(request.GET or None, reps=checkin_reps_for(user))
-        if filter_form.is_valid():
-            rep = filter_form.cleaned_data["rep"]
+    filter_form, rep = _rep_filter(request, request.GET)
     context = {"filter_form": filter_form, "show_rep": filter_form is not None, "rep": rep}
     if request.GET.get("show") == "overdue":
         # Every overdue check-in, a page at a time (the main page shows the most overdue).
@@ -54,6 +63,24 @@ def my_checkins(request: HttpRequest) -> HttpResponse:
     else:
         context["sections"] = checkin_sections_for(user, rep=rep)
     return render(request, "followups/checkins/my_checkins.html", context)
+
+
+@role_required(*CHECKIN_ROLES)
+@require_GET
+def checkin_export(request: HttpRequest) -> HttpResponse:
+    """The check-ins of "My check-ins" (`?format=csv|xlsx` + the page's query): every
+    check-in the user may work, of the rep the manager chose; with `show=overdue`, the
+    overdue ones only, as on the page's overdue list. Soonest due first."""
+    export_format = export_format_of(request)
+    data = list_filters(request)
+    _, rep = _rep_filter(request, data)
+    checkins = checkin_list_queryset(request.user)
+    if rep is not None:
+        checkins = checkins.filter(rep=rep)
+    if data.get("show") == "overdue":
+        checkins = checkins.filter(is_overdue=True)
+    checkins = checkins.order_by("due_on", "id")
+    return export_response(checkins, columns=CHECKIN_COLUMNS, export_format=export_format, name="checkins")
 
 
 @role_required(*CHECKIN_ROLES)

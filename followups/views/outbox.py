@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required
 from accounts.choices import Role
+from accounts.common.exports import export_format_of, export_response
 from followups.choices import MessagePurpose, MessageStatus
+from followups.exports import OUTBOX_COLUMNS
 from followups.selectors.outbox import (
     ADMIN_STATUS_TABS,
     outbox_messages_for_admin,
@@ -37,12 +39,15 @@ def _admin_url(*, status: str, purpose: str) -> str:
     return f"{reverse('followups:outbox_admin')}?{urlencode(query)}"
 
 
+def _status_param(request: HttpRequest) -> str:
+    status = request.GET.get("status", MessageStatus.FAILED)
+    return status if status in MessageStatus.values else MessageStatus.FAILED
+
+
 @role_required(Role.ADMIN)
 @require_GET
 def outbox_admin(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", MessageStatus.FAILED)
-    if status not in MessageStatus.values:
-        status = MessageStatus.FAILED
+    status = _status_param(request)
     purpose = _purpose_param(request)
     page = Paginator(outbox_messages_for_admin(status=status, purpose=purpose), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -68,6 +73,15 @@ def outbox_admin(request: HttpRequest) -> HttpResponse:
         "failed_count": counts.get(MessageStatus.FAILED, 0),
     }
     return render(request, "followups/outbox/admin.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def outbox_export(request: HttpRequest) -> HttpResponse:
+    """The messages of the outbox tab shown (`?format=csv|xlsx&status=…&purpose=…`)."""
+    export_format = export_format_of(request)
+    outbox = outbox_messages_for_admin(status=_status_param(request), purpose=_purpose_param(request))
+    return export_response(outbox, columns=OUTBOX_COLUMNS, export_format=export_format, name="outbox")
 
 
 @role_required(Role.ADMIN)

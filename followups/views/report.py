@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required
 from accounts.choices import Role
+from accounts.common.exports import csv_response
 from accounts.common.http import parse_id
 from followups.access import report_allowed_teams, report_team_ids
-from followups.csv_export import csv_response
 from followups.forms_report import DEFAULT_PERIOD, ReportPeriodForm
 from followups.rules import DROP_CODES, RULES
 from followups.selectors.report import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -33,6 +33,7 @@ from handoffs import lateness
 from handoffs.access import deals_visible_to
 from handoffs.choices import OPEN_STAGES, Stage
 from handoffs.models import Deal, DealContact
+from handoffs.packet import deal_packet, packet_pending_q
 from handoffs.selectors.promises import promises_for_page
 
 # A column shows this many cards; the rest are one click away in the list.
@@ -181,13 +182,17 @@ class MyDay:
     single_threaded: list[Deal]
     single_threaded_stages: list[str]
     open_count: int
+    # Won deals from a CRM waiting for their hand-off packet (handoffs.packet.packet_pending),
+    # each with `packet_missing`, the parts still missing.
+    packet_pending: list[Deal] = field(default_factory=list)
 
 
 def my_day(user: User, *, today: datetime.date | None = None) -> MyDay:
     """A rep's home: their open deals whose next step is overdue or due today, those
     expected to close this month, and late-stage deals with a single customer contact."""
     today = today or timezone.localdate()
-    late_stages = [stage for stage in OrganisationSettings.load().single_threaded_stages if stage in OPEN_STAGES]
+    organisation = OrganisationSettings.load()
+    late_stages = [stage for stage in organisation.single_threaded_stages if stage in OPEN_STAGES]
     mine = (
         Deal.objects.filter(owner=user, stage__in=OPEN_STAGES)
         .select_related("account")
@@ -208,7 +213,22 @@ def my_day(user: User, *, today: datetime.date | None = None) -> MyDay:
         ),
         single_threaded_stages=late_stages,
         open_count=mine.count(),
+        packet_pending=_packet_pending_of(user, organisation),
     )
+
+
+def _packet_pending_of(user: User, organisation: OrganisationSettings) -> list[Deal]:
+    """The user's won deals whose hand-off waits for the packet, oldest first, each with
+    `packet_missing` (three queries at most, whatever the number of deals)."""
+    pending = list(
+        Deal.objects.filter(packet_pending_q(), owner=user)
+        .select_related("account")
+        .prefetch_related("deal_contacts", "promises")
+        .order_by("packet_pending_since", "pk")[:MY_DAY_LIST_LIMIT]
+    )
+    for deal in pending:
+        deal.packet_missing = deal_packet(deal, settings=organisation).missing
+    return pending
 
 
 def deal_owner_choices(user: User) -> QuerySet[User]:

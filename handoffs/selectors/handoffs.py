@@ -191,6 +191,17 @@ def meeting_for_change(user: User, pk: int) -> Meeting:
     )
 
 
+def meetings_visible_to(user: User) -> QuerySet[Meeting]:
+    """The meetings of the hand-offs `user` may read (handoffs.access.handoffs_visible_to),
+    with their organiser, recorder and attendees loaded: a list of them is two queries,
+    whatever the rows."""
+    return (
+        Meeting.objects.filter(handoff__in=handoffs_visible_to(user).values("pk"))
+        .select_related("organizer", "recorded_by")
+        .prefetch_related(Prefetch("attendees", queryset=MeetingAttendee.objects.select_related("user", "contact")))
+    )
+
+
 def delivery_lead_choices() -> QuerySet[User]:
     """Who may be proposed as a delivery owner: active delivery leads."""
     return User.objects.filter(is_active=True, role=Role.DELIVERY).select_related("team")

@@ -28,6 +28,12 @@ def promises_for_page(today: datetime.date | None = None) -> QuerySet[Promise]:
     )
 
 
+def promise_list_queryset(user: User, *, today: datetime.date | None = None) -> QuerySet[Promise]:
+    """Every promise of the deals `user` may read (handoffs.access.deals_visible_to), as
+    the pages show them (promises_for_page): a list of them is one query, whatever the rows."""
+    return promises_for_page(today).filter(deal__in=deals_visible_to(user).values("pk"))
+
+
 @dataclass
 class PromiseToWork:
     promise: Promise

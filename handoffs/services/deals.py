@@ -8,6 +8,15 @@ same transaction; a failed call writes nothing.
 A won close passes the close gate: the hand-off packet (handoffs.packet.deal_packet) is
 complete, or the close carries a waiver with its reason (deal_close); "no promises were
 made" is stated with deal_no_promises_set.
+
+A close that comes from a CRM (handoffs.inbound) is not refused for its packet:
+deal_close(packet_pending_ok=True) records it won with the packet pending
+(handoffs.packet.packet_pending) and no hand-off, and the rep is told what is missing
+(handoffs.signals.packet_pending). The services that change a part of the packet
+(deal_update's context fields, deal_contact_add, deal_no_promises_set, promise_add)
+accept such a deal and start its hand-off in their transaction once the packet is
+complete (handoffs.services.packet_pending); a manager may instead waive what is missing
+(deal_packet_pending_waive).
 """
 
 from __future__ import annotations
@@ -30,10 +39,18 @@ from accounts.validators import user_today, validate_plausible_date
 from handoffs.access import accounts_visible_to, deal_editable_by, deal_reopenable_by
 from handoffs.choices import CLOSED_STAGES, OPEN_STAGES, ContactRole, HandoffStatus, LostReason, PromiseStatus, Stage
 from handoffs.models import MAX_DEAL_AMOUNT, Deal, DealContact, Handoff
-from handoffs.packet import PacketItem, deal_packet
+from handoffs.packet import PacketItem, deal_packet, packet_pending, packet_pending_waivable_by
 from handoffs.services.handoffs import handoff_start
+from handoffs.services.packet_pending import packet_pending_settle
 from handoffs.services.promises import promise_add  # noqa: F401  (its home was here; callers import it from here)
-from handoffs.signals import ITEM_KIND_NEXT_STEP_OVERDUE, overdue_item_resolved
+from handoffs.signals import (
+    EVENT_ABOUT_DEAL,
+    EVENT_DEAL_WON,
+    ITEM_KIND_NEXT_STEP_OVERDUE,
+    overdue_item_resolved,
+    send_domain_event,
+)
+from handoffs.signals import packet_pending as packet_pending_signal
 
 DEAL_FIELDS = frozenset(
     {
@@ -222,6 +239,7 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int, owner: User |
             actor=actor,
             data={"from_user": old_owner.pk, "to_user": deal.owner_id},
         )
+    packet_pending_settle(deal=deal, actor=actor)
     _tell_next_step_resolved_on_commit(deal, was_overdue=was_overdue, today=today)
     return deal
 
@@ -281,6 +299,7 @@ def deal_contact_add(*, actor: User, deal: Deal, contact: Contact, role: str = C
         actor=actor,
         data={"contact_id": contact.pk, "role": role},
     )
+    packet_pending_settle(deal=deal, actor=actor)
     return deal_contact
 
 
@@ -296,13 +315,20 @@ def deal_close(
     lost_reason: str = "",
     packet_waiver_reason: str = "",
     expected_version: int | None = None,
+    packet_pending_ok: bool = False,
 ) -> Deal:
     """Log the close. Won: the deal is marked won and its hand-off is created in the
     same transaction. Lost: needs a reason from the list and a note.
 
     A won close needs the hand-off packet (handoffs.packet): refused with a message per
     missing part, nothing written, unless `packet_waiver_reason` says why it closes
-    without them; the waiver is then kept on the deal, with who and when."""
+    without them; the waiver is then kept on the deal, with who and when.
+
+    `packet_pending_ok` (a close from a CRM, which cannot be refused): a won close with
+    parts missing and no waiver is recorded won with packet_pending_since=now and no
+    hand-off yet; the timeline names what is missing and the rep is told on commit
+    (handoffs.signals.packet_pending). The hand-off starts when the packet is complete
+    (handoffs.services.packet_pending) or is waived (deal_packet_pending_waive)."""
     _check_can_change(actor, deal)
     _validate_close_input(
         actor, outcome=outcome, closed_on=closed_on, final_amount=final_amount, reason=reason, lost_reason=lost_reason
@@ -310,7 +336,8 @@ def deal_close(
     deal = _lock(deal, expected_version=expected_version)
     if not deal.is_open:
         raise ValidationError("This deal is already closed.")
-    waived = _check_packet(deal, outcome=outcome, waiver_reason=packet_waiver_reason)
+    pending = _packet_left_pending(deal, outcome=outcome, waiver_reason=packet_waiver_reason, ok=packet_pending_ok)
+    waived = [] if pending else _check_packet(deal, outcome=outcome, waiver_reason=packet_waiver_reason)
     today = timezone.localdate()
     was_overdue = _is_overdue(deal, today)
     stage_before = deal.stage
@@ -326,10 +353,77 @@ def deal_close(
     if waived:
         _record_packet_waiver(deal, actor=actor, reason=packet_waiver_reason, waived=waived)
     _record_close(deal, actor=actor, stage_before=stage_before)
-    if outcome == Stage.WON:
+    if pending:
+        _record_packet_pending(deal, actor=actor, missing=pending)
+    elif outcome == Stage.WON:
         handoff_start(deal=deal, actor=actor)
+    if outcome == Stage.WON:
+        send_domain_event(Deal, event=EVENT_DEAL_WON, item_kind=EVENT_ABOUT_DEAL, item_id=deal.pk, actor_id=actor.pk)
     _tell_next_step_resolved_on_commit(deal, was_overdue=was_overdue, today=today)
     return deal
+
+
+def _packet_left_pending(deal: Deal, *, outcome: str, waiver_reason: str, ok: bool) -> list[PacketItem]:
+    """The missing parts a won close leaves pending: only with `ok` (a close from a CRM),
+    no waiver reason written and something missing; [] otherwise."""
+    if not ok or outcome != Stage.WON or (waiver_reason or "").strip():
+        return []
+    return deal_packet(deal).missing
+
+
+def _record_packet_pending(deal: Deal, *, actor: User, missing: list[PacketItem]) -> None:
+    deal.packet_pending_since = timezone.now()
+    deal.save(update_fields=["packet_pending_since", "updated_at"])
+    parts = "; ".join(item.label.lower() for item in missing)
+    event_record(
+        account=deal.account,
+        subject=deal,
+        verb=EventVerb.DEAL_UPDATED,
+        message=f"Won with the hand-off packet pending (missing: {parts}): the hand-off starts once it is complete "
+        "or a manager waives it.",
+        actor=actor,
+        data={"fields": ["packet_pending_since"], "packet_pending": True, "missing": [item.key for item in missing]},
+    )
+    deal_id, actor_id = deal.pk, actor.pk
+    transaction.on_commit(
+        lambda: packet_pending_signal.send(sender=Deal, deal_id=deal_id, actor_id=actor_id), robust=True
+    )
+
+
+@transaction.atomic
+def deal_packet_pending_recheck(*, actor: User, deal: Deal) -> Handoff:
+    """Start the hand-off of a deal whose pending packet is complete although none of its
+    parts changed (the organisation's gate was relaxed since the close); refused with a
+    message per part while something is still missing."""
+    _check_can_change(actor, deal)
+    deal = _lock(deal, expected_version=None)
+    if not packet_pending(deal):
+        raise ValidationError("This deal's hand-off packet is not pending any more.")
+    handoff = packet_pending_settle(deal=deal, actor=actor)
+    if handoff is None:
+        raise ValidationError(deal_packet(deal).errors())
+    return handoff
+
+
+@transaction.atomic
+def deal_packet_pending_waive(*, actor: User, deal: Deal, reason: str) -> Handoff:
+    """A manager of the deal (or an admin) waives what its pending packet still lacks:
+    the waiver is kept on the deal with who and when, as a waiver at the close, and the
+    hand-off starts in the same transaction."""
+    if not packet_pending_waivable_by(actor, deal):
+        raise PermissionDenied("Only a manager of this deal's team or an admin waives a pending packet.")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the hand-off starts without the full packet."})
+    deal = _lock(deal, expected_version=None)
+    if not packet_pending(deal):
+        raise ValidationError("This deal's hand-off packet is not pending any more.")
+    missing = deal_packet(deal).missing
+    deal.packet_pending_since = None
+    deal.version += 1
+    deal.save(update_fields=["packet_pending_since", "version", "updated_at"])
+    if missing:
+        _record_packet_waiver(deal, actor=actor, reason=reason, waived=missing)
+    return handoff_start(deal=deal, actor=actor)
 
 
 def _validate_close_input(
@@ -447,7 +541,7 @@ def deal_no_promises_set(*, actor: User, deal: Deal, no_promises_made: bool) -> 
     promise_add withdraws it."""
     _check_can_change(actor, deal)
     deal = _lock(deal, expected_version=None)
-    if not deal.is_open:
+    if not deal.is_open and not packet_pending(deal):
         raise ValidationError({"no_promises_made": "This deal is closed: its packet was settled at the close."})
     if deal.no_promises_made == no_promises_made:
         return deal
@@ -465,6 +559,7 @@ def deal_no_promises_set(*, actor: User, deal: Deal, no_promises_made: bool) -> 
         actor=actor,
         data={"fields": ["no_promises_made"], "no_promises_made": no_promises_made},
     )
+    packet_pending_settle(deal=deal, actor=actor)
     return deal
 
 
@@ -515,6 +610,7 @@ def deal_reopen(
     deal.lost_reason = ""
     # A waiver was for that close; the next one meets the gate again (the timeline keeps it).
     deal.packet_waiver_reason, deal.packet_waived_by, deal.packet_waived_at = "", None, None
+    deal.packet_pending_since = None
     deal.next_step = next_step.strip() or "Decide the next move after the reopening"
     deal.next_step_due = next_step_due or today
     deal.version += 1

@@ -22,9 +22,17 @@ from handoffs.access import (
     user_may_work_step,
 )
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepOwnerRole, StepStatus
-from handoffs.models import Deal, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
+from handoffs.models import Deal, Handoff, HandoffStep, Meeting, MeetingAttendee, Promise
+from handoffs.services.handoff_start import handoff_start, playbook_for_deal  # noqa: F401  (re-exported)
 from handoffs.services.promises import promises_take_over
 from handoffs.signals import (
+    EVENT_ABOUT_HANDOFF,
+    EVENT_ABOUT_MEETING,
+    EVENT_HANDOFF_ACCEPTED,
+    EVENT_HANDOFF_DECLINED,
+    EVENT_HANDOFF_PROPOSED,
+    EVENT_MEETING_HELD,
+    EVENT_MEETING_SCHEDULED,
     ITEM_KIND_MEETING_NOT_SCHEDULED,
     ITEM_KIND_OWNER_NOT_ACCEPTED,
     ITEM_KIND_PROMISE_OVERDUE,
@@ -41,70 +49,8 @@ from handoffs.signals import (
     handoff_proposed,
     message_requested,
     overdue_item_resolved,
+    send_domain_event,
 )
-
-
-def playbook_for_deal(deal: Deal) -> Playbook | None:
-    """The active playbook of the deal's segment, else the default one."""
-    active = Playbook.objects.filter(is_active=True)
-    if deal.segment:
-        by_segment = active.filter(segment=deal.segment).first()
-        if by_segment is not None:
-            return by_segment
-    return active.filter(is_default=True).first()
-
-
-def _assignee_for(role: str, *, rep: User) -> User | None:
-    # Steps owned by the rep or their manager get a named assignee at once; delivery
-    # steps get the delivery owner when one accepts (see handoff_accept).
-    if role == StepOwnerRole.SALES:
-        return rep
-    if role == StepOwnerRole.MANAGER:
-        return rep.manager
-    return None
-
-
-@transaction.atomic
-def handoff_start(*, deal: Deal, actor: User | None) -> Handoff:
-    """Create the hand-off of a deal just marked won, copying its playbook's steps.
-
-    Called by deals.deal_close inside its transaction; not meant to be called alone.
-    """
-    if deal.closed_on is None:
-        raise ValueError("handoff_start needs a deal with its close date set.")
-    playbook = playbook_for_deal(deal)
-    handoff = Handoff.objects.create(
-        deal=deal,
-        playbook=playbook,
-        closed_on=deal.closed_on,
-        rep=deal.owner,
-        team=deal.team,
-        status=HandoffStatus.AWAITING_OWNER,
-    )
-    if playbook is not None:
-        HandoffStep.objects.bulk_create(
-            [
-                HandoffStep(
-                    handoff=handoff,
-                    position=step.position,
-                    title=step.title,
-                    owner_role=step.owner_role,
-                    assignee=_assignee_for(step.owner_role, rep=deal.owner),
-                    required=step.required,
-                    due_on=deal.closed_on + datetime.timedelta(days=step.due_offset_days),
-                )
-                for step in playbook.steps.all()
-            ]
-        )
-    event_record(
-        account=deal.account,
-        subject=deal,
-        verb=EventVerb.HANDOFF_STARTED,
-        message=f"Hand-off started with the playbook “{playbook}”." if playbook else "Hand-off started (no playbook).",
-        actor=actor,
-        data={"handoff_id": handoff.pk},
-    )
-    return handoff
 
 
 def _refuse(message: str, field: str | None = None) -> None:
@@ -236,6 +182,9 @@ def handoff_propose_owner(*, actor: User, handoff: Handoff, owner: User) -> Hand
         recipients=[owner],
     )
     _send_on_commit(handoff_proposed, sender=Handoff, handoff_id=locked.pk, owner_id=owner.pk, actor_id=actor.pk)
+    send_domain_event(
+        Handoff, event=EVENT_HANDOFF_PROPOSED, item_kind=EVENT_ABOUT_HANDOFF, item_id=locked.pk, actor_id=actor.pk
+    )
     handoff.refresh_from_db()
     return locked
 
@@ -276,6 +225,9 @@ def handoff_accept(*, actor: User, handoff: Handoff) -> Handoff:
         data={"handoff_id": locked.pk},
     )
     _send_on_commit(handoff_accepted, sender=Handoff, handoff_id=locked.pk, actor_id=actor.pk)
+    send_domain_event(
+        Handoff, event=EVENT_HANDOFF_ACCEPTED, item_kind=EVENT_ABOUT_HANDOFF, item_id=locked.pk, actor_id=actor.pk
+    )
     _resolved_on_commit(Handoff, ITEM_KIND_OWNER_NOT_ACCEPTED, locked.pk)
     handoff.refresh_from_db()
     return locked
@@ -309,6 +261,9 @@ def handoff_decline(*, actor: User, handoff: Handoff, reason: str) -> Handoff:
         item_id=locked.pk,
         version=handoff_event_version(locked.declined_at),
         recipients=decline_notice_recipients(locked),
+    )
+    send_domain_event(
+        Handoff, event=EVENT_HANDOFF_DECLINED, item_kind=EVENT_ABOUT_HANDOFF, item_id=locked.pk, actor_id=actor.pk
     )
     handoff.refresh_from_db()
     return locked
@@ -489,6 +444,9 @@ def meeting_schedule(
         data={"handoff_id": locked.pk, "meeting_id": meeting.pk},
     )
     _request_meeting_messages(meeting, purpose=MESSAGE_INVITE)
+    send_domain_event(
+        Meeting, event=EVENT_MEETING_SCHEDULED, item_kind=EVENT_ABOUT_MEETING, item_id=meeting.pk, actor_id=actor.pk
+    )
     _resolved_on_commit(Handoff, ITEM_KIND_MEETING_NOT_SCHEDULED, locked.pk)
     handoff.refresh_from_db()
     return meeting
@@ -596,6 +554,9 @@ def meeting_record(
         reviewed=len(reviews),
     )
     _request_customer_summary(locked, attendees=attendees)
+    send_domain_event(
+        Meeting, event=EVENT_MEETING_HELD, item_kind=EVENT_ABOUT_MEETING, item_id=locked.pk, actor_id=actor.pk
+    )
     return locked
 
 

@@ -37,7 +37,15 @@ from handoffs.access import user_may_work_promise
 from handoffs.choices import PromiseStatus, Stage
 from handoffs.lateness import PROMISE_PENDING_STATUSES
 from handoffs.models import Deal, Handoff, Promise
-from handoffs.signals import ITEM_KIND_PROMISE_OVERDUE, overdue_item_resolved, promise_broken
+from handoffs.services.packet_pending import packet_pending_settle
+from handoffs.signals import (
+    EVENT_ABOUT_PROMISE,
+    EVENT_PROMISE_BROKEN,
+    ITEM_KIND_PROMISE_OVERDUE,
+    overdue_item_resolved,
+    promise_broken,
+    send_domain_event,
+)
 
 __all__ = [
     "promise_add",
@@ -172,6 +180,9 @@ def promise_add(
         owner_id=owner.pk if owner else None,
     )
     _withdraw_no_promises(deal, actor=actor)
+    # A won deal waiting for its packet (handoffs.packet.packet_pending): this promise may
+    # complete it, and then its hand-off starts now.
+    packet_pending_settle(deal=deal, actor=actor)
     return promise
 
 
@@ -234,6 +245,9 @@ def promise_mark_broken(*, actor: User, promise: Promise, reason: str, customer_
     promise_id, actor_id = locked.pk, actor.pk
     transaction.on_commit(
         lambda: promise_broken.send(sender=Promise, promise_id=promise_id, actor_id=actor_id), robust=True
+    )
+    send_domain_event(
+        Promise, event=EVENT_PROMISE_BROKEN, item_kind=EVENT_ABOUT_PROMISE, item_id=promise_id, actor_id=actor_id
     )
     _tell_no_longer_overdue_on_commit(locked)
     promise.refresh_from_db()

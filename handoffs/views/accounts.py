@@ -12,18 +12,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 from accounts.access import account_editable_by, role_required, user_sells
 from accounts.choices import Role
+from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
 from accounts.common.timeline import timeline_cursor
 from accounts.forms import AccountForm, ContactForm
-from accounts.models import Contact
+from accounts.models import Account, Contact
 from accounts.services import account_create, account_update, contact_create, contact_update
 from handoffs.access import accounts_visible_to
+from handoffs.exports import ACCOUNT_COLUMNS, CONTACT_COLUMNS
 from handoffs.filters import AccountFilter
 from handoffs.selectors.accounts import account_for_detail, account_list_queryset, account_timeline
 from handoffs.selectors.promises import account_promise_ledger
@@ -37,11 +41,18 @@ def _editable_or_403(user, account) -> None:
         raise PermissionDenied("You may read this account but not change it.")
 
 
+def _filtered_accounts(request: HttpRequest, data: QueryDict) -> tuple[AccountFilter, QuerySet[Account]]:
+    """The account list's rows: its selector, its filters from `data`, its default order.
+    The page and its exports both read them here."""
+    accounts = account_list_queryset(request.user)
+    account_filter = AccountFilter(data or None, queryset=accounts, accounts=accounts)
+    rows = account_filter.qs if account_filter.is_bound else accounts.order_by("name", "pk")
+    return account_filter, rows
+
+
 @login_required
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = account_list_queryset(request.user)
-    account_filter = AccountFilter(request.GET or None, queryset=accounts, accounts=accounts)
-    rows = account_filter.qs if account_filter.is_bound else accounts.order_by("name", "pk")
+    account_filter, rows = _filtered_accounts(request, request.GET)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     current_order = request.GET.get("o", "")
     columns = [
@@ -54,6 +65,29 @@ def account_list(request: HttpRequest) -> HttpResponse:
     ]
     context = {"filter": account_filter, "page_obj": page, "columns": columns, "can_create": user_sells(request.user)}
     return render(request, "handoffs/accounts/list.html", context)
+
+
+@login_required
+@require_GET
+def account_export(request: HttpRequest) -> HttpResponse:
+    """Every row of the account list as filtered (`?format=csv|xlsx` + the list's query)."""
+    export_format = export_format_of(request)
+    _, accounts = _filtered_accounts(request, list_filters(request))
+    return export_response(accounts, columns=ACCOUNT_COLUMNS, export_format=export_format, name="accounts")
+
+
+@login_required
+@require_GET
+def contact_export(request: HttpRequest) -> HttpResponse:
+    """The contacts of the accounts the account list shows as filtered (there is no
+    contact list page: whoever may read an account reads all its contacts, as on the
+    account page), by account, then name."""
+    export_format = export_format_of(request)
+    _, accounts = _filtered_accounts(request, list_filters(request))
+    contacts = Contact.objects.filter(account__in=accounts.order_by().values("pk")).order_by(
+        "account__name", "account_id", "last_name", "first_name", "pk"
+    )
+    return export_response(contacts, columns=CONTACT_COLUMNS, export_format=export_format, name="contacts")
 
 
 @role_required(Role.REP, Role.MANAGER)

@@ -10,15 +10,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required, team_scope_ids
 from accounts.choices import Role
 from accounts.common.edits import StaleEditError
+from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
 from accounts.common.http import parse_id, safe_next_url
 from accounts.common.links import url_for_each
@@ -31,6 +33,7 @@ from handoffs.access import (
     user_may_work_promise,
 )
 from handoffs.choices import CLOSED_STAGES, Stage
+from handoffs.exports import DEAL_COLUMNS, PROMISE_COLUMNS
 from handoffs.filters import DealFilter
 from handoffs.forms.deals import (
     DealCloseForm,
@@ -41,8 +44,9 @@ from handoffs.forms.deals import (
     PromiseForm,
     StageMoveForm,
 )
+from handoffs.forms.packet_pending import PacketPendingWaiveForm
 from handoffs.models import Deal
-from handoffs.packet import deal_packet, packet_errors_split
+from handoffs.packet import deal_packet, packet_errors_split, packet_pending, packet_pending_waivable_by
 from handoffs.selectors.deals import (
     board_columns,
     contacts_addable_to,
@@ -52,7 +56,7 @@ from handoffs.selectors.deals import (
     deal_timeline,
     my_day,
 )
-from handoffs.selectors.promises import mark_workable
+from handoffs.selectors.promises import mark_workable, promise_list_queryset
 from handoffs.services.deals import (
     deal_close,
     deal_contact_add,
@@ -118,10 +122,17 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "handoffs/deals/board.html", _board_context(request, scope=scope))
 
 
+def _filtered_deals(request: HttpRequest, data: QueryDict) -> tuple[DealFilter, QuerySet[Deal]]:
+    """The deal list's rows: its selector, its filters from `data`, its default order.
+    The page and its exports both read them here."""
+    deal_filter = DealFilter(data or None, queryset=deal_list_queryset(request.user), user=request.user)
+    deals = deal_filter.qs if deal_filter.is_bound else deal_filter.queryset.order_by("-created_at", "-id")
+    return deal_filter, deals
+
+
 @role_required(*PIPELINE_ROLES)
 def deal_list(request: HttpRequest) -> HttpResponse:
-    deal_filter = DealFilter(request.GET or None, queryset=deal_list_queryset(request.user), user=request.user)
-    deals = deal_filter.qs if deal_filter.is_bound else deal_filter.queryset.order_by("-created_at", "-id")
+    deal_filter, deals = _filtered_deals(request, request.GET)
     page = Paginator(deals, PAGE_SIZE).get_page(request.GET.get("page"))
     current_order = request.GET.get("o", "")
     columns = [
@@ -134,6 +145,28 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     ]
     context = {"filter": deal_filter, "page_obj": page, "columns": columns, "today": timezone.localdate()}
     return render(request, "handoffs/deals/list.html", context)
+
+
+@role_required(*PIPELINE_ROLES)
+@require_GET
+def deal_export(request: HttpRequest) -> HttpResponse:
+    """Every row of the deal list as filtered (`?format=csv|xlsx` + the list's query)."""
+    export_format = export_format_of(request)
+    _, deals = _filtered_deals(request, list_filters(request))
+    return export_response(deals, columns=DEAL_COLUMNS, export_format=export_format, name="deals")
+
+
+@role_required(*PIPELINE_ROLES)
+@require_GET
+def promise_export(request: HttpRequest) -> HttpResponse:
+    """The promises of the deals the deal list shows as filtered (there is no promise
+    list page: a deal's promises are on its page); read as the API's promise list reads
+    them (handoffs.selectors.promises.promise_list_queryset), oldest deal first."""
+    export_format = export_format_of(request)
+    _, deals = _filtered_deals(request, list_filters(request))
+    visible = promise_list_queryset(request.user)
+    promises = visible.filter(deal__in=deals.order_by().values("pk")).order_by("deal_id", "id")
+    return export_response(promises, columns=PROMISE_COLUMNS, export_format=export_format, name="promises")
 
 
 @role_required(*PIPELINE_ROLES)
@@ -176,9 +209,13 @@ def _detail_context(request: HttpRequest, deal: Deal, **forms) -> dict:
         "timeline": deal_timeline(deal, before=timeline_cursor(request.GET.get("timeline_before"))),
         "today": timezone.localdate(),
         "handoff": getattr(deal, "handoff", None),
-        # The hand-off packet's checklist, before the close (handoffs.packet).
-        "packet": deal_packet(deal) if deal.is_open else None,
+        # The hand-off packet's checklist, before the close (handoffs.packet), and on a won
+        # deal whose hand-off waits for it (a close from a CRM: handoffs.packet.packet_pending).
+        "packet_pending": packet_pending(deal),
+        "packet": deal_packet(deal) if deal.is_open or packet_pending(deal) else None,
     }
+    if context["packet_pending"] and packet_pending_waivable_by(request.user, deal):
+        context["waive_form"] = PacketPendingWaiveForm()
     # Promises: each row says whether the viewer may work it (handoffs.access.user_may_work_promise).
     context["promises"] = list(deal.promises.all())
     may_add = mark_workable(request.user, context["promises"], deal=deal, handoff=context["handoff"])

@@ -10,11 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
 from accounts.common.timeline import timeline_cursor
 from handoffs.access import (
@@ -24,6 +25,7 @@ from handoffs.access import (
     user_may_work_handoff,
 )
 from handoffs.choices import HandoffStatus, MeetingStatus, Stage
+from handoffs.exports import HANDOFF_COLUMNS
 from handoffs.forms.deals import PromiseForm
 from handoffs.forms.handoffs import (
     DeclineForm,
@@ -47,6 +49,7 @@ from handoffs.selectors.handoffs import (
     my_handoffs,
     overdue_condition,
     step_for_change,
+    with_overdue,
 )
 from handoffs.selectors.promises import mark_workable
 from handoffs.services import handoffs as services
@@ -88,9 +91,14 @@ class HandoffFilter(django_filters.FilterSet):
         return queryset.filter(late) if value else queryset.exclude(late)
 
 
+def _handoff_filter(request: HttpRequest, data: QueryDict) -> HandoffFilter:
+    """The hand-off list's filters from `data` over its selector (the page and its exports)."""
+    return HandoffFilter(data or None, queryset=handoff_list_queryset(request.user), user=request.user)
+
+
 @login_required
 def handoff_list(request: HttpRequest) -> HttpResponse:
-    handoffs = HandoffFilter(request.GET or None, queryset=handoff_list_queryset(request.user), user=request.user)
+    handoffs = _handoff_filter(request, request.GET)
     # Paginate first: the late-step counts are read for the page's rows only.
     page = Paginator(handoffs.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -107,6 +115,16 @@ def handoff_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
         },
     )
+
+
+@login_required
+@require_GET
+def handoff_export(request: HttpRequest) -> HttpResponse:
+    """Every row of the hand-off list as filtered (`?format=csv|xlsx` + the list's query),
+    each with the list's "overdue" flag computed in the same query."""
+    export_format = export_format_of(request)
+    handoffs = with_overdue(_handoff_filter(request, list_filters(request)).qs)
+    return export_response(handoffs, columns=HANDOFF_COLUMNS, export_format=export_format, name="handoffs")
 
 
 @login_required
