@@ -92,6 +92,7 @@ class WebhookEvent(models.TextChoices):
     events are handoffs.signals.EVENT_*'s (handoffs cannot import this module)."""
 
     DEAL_WON = "deal.won", "Deal won"
+    HANDOFF_STARTED = "handoff.started", "Hand-off started"
     HANDOFF_PROPOSED = "handoff.proposed", "Hand-off proposed to a delivery lead"
     HANDOFF_ACCEPTED = "handoff.accepted", "Hand-off accepted"
     HANDOFF_DECLINED = "handoff.declined", "Hand-off declined"

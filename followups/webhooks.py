@@ -191,6 +191,27 @@ def _handoff_facts(handoff: Handoff) -> dict:
     }
 
 
+def _describe_starts(items: list[EventItem]) -> list[dict]:
+    handoffs = Handoff.objects.select_related("deal__account", "deal__owner", "rep", "playbook").in_bulk(
+        [item.item_id for item in items]
+    )
+    users = _users(items)
+    described = []
+    for item in items:
+        handoff = handoffs[item.item_id]
+        playbook = handoff.playbook
+        described.append(
+            {
+                "summary": f"Hand-off of {handoff.deal.title} ({handoff.deal.account.name}) started "
+                f"— it waits for a delivery lead",
+                **_handoff_facts(handoff),
+                "playbook": {"id": playbook.pk, "name": playbook.name} if playbook is not None else None,
+                "started_by": _actor(users, item),
+            }
+        )
+    return described
+
+
 def _describe_proposals(items: list[EventItem]) -> list[dict]:
     handoffs = _handoffs_of(items)
     described = []
@@ -418,6 +439,7 @@ def _describe_test(items: list[EventItem]) -> list[dict]:
 
 DESCRIBERS: dict[str, Describer] = {
     WebhookEvent.DEAL_WON: _describe_deals_won,
+    WebhookEvent.HANDOFF_STARTED: _describe_starts,
     WebhookEvent.HANDOFF_PROPOSED: _describe_proposals,
     WebhookEvent.HANDOFF_ACCEPTED: _describe_acceptances,
     WebhookEvent.HANDOFF_DECLINED: _describe_declines,

@@ -33,7 +33,9 @@ message_requested and domain_event, which are sent inside the service's transact
   occurred_at: datetime, data: dict)
   A fact at a moment, for the world outside Baton (webhooks and chat alerts). Sent
   INSIDE the transaction of the change, like message_requested, with
-  send_domain_event: deal_close (won: deal.won), handoff_propose_owner
+  send_domain_event: handoff_start (handoff.started: every hand-off that starts — a
+  close in the browser or the API, an inbound close, a pending packet completed or
+  waived), deal_close (won: deal.won), handoff_propose_owner
   (handoff.proposed), handoff_accept (handoff.accepted), handoff_decline
   (handoff.declined), meeting_schedule (meeting.scheduled), meeting_record
   (meeting.held) and promise_mark_broken (promise.broken). event is one of EVENTS,
@@ -90,6 +92,7 @@ MESSAGE_ABOUT_HANDOFF = "handoff"  # item_id names a Handoff
 # The events of domain_event (the values are followups.choices.WebhookEvent's), and the
 # rows their item_id names.
 EVENT_DEAL_WON = "deal.won"
+EVENT_HANDOFF_STARTED = "handoff.started"
 EVENT_HANDOFF_PROPOSED = "handoff.proposed"
 EVENT_HANDOFF_ACCEPTED = "handoff.accepted"
 EVENT_HANDOFF_DECLINED = "handoff.declined"
@@ -98,6 +101,7 @@ EVENT_MEETING_HELD = "meeting.held"
 EVENT_PROMISE_BROKEN = "promise.broken"
 EVENTS = (
     EVENT_DEAL_WON,
+    EVENT_HANDOFF_STARTED,
     EVENT_HANDOFF_PROPOSED,
     EVENT_HANDOFF_ACCEPTED,
     EVENT_HANDOFF_DECLINED,

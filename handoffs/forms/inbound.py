@@ -6,6 +6,7 @@ from django import forms
 
 from accounts.choices import Role
 from accounts.models import User
+from handoffs.choices import InboundKind
 from handoffs.models import InboundSource
 
 
@@ -32,7 +33,20 @@ class InboundSourceForm(forms.ModelForm):
 
 
 class InboundSourceEditForm(forms.ModelForm):
-    """Rename a source, change its default owner, switch it on or off."""
+    """Rename a source, change its default owner, switch it on or off; a HubSpot source
+    may also be given its secret (the HubSpot app's client secret, for HubSpot's own
+    signature). The field is never filled in: the page shows the secret behind "Show the
+    secret" already, and an empty field keeps it."""
+
+    secret = forms.CharField(
+        label="Set the secret",
+        required=False,
+        max_length=128,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="To accept HubSpot's own signature (X-HubSpot-Signature-v3), paste your HubSpot app's client "
+        "secret. Leave empty to keep the current secret; the previous one keeps working for 24 hours.",
+    )
 
     class Meta:
         model = InboundSource
@@ -43,3 +57,5 @@ class InboundSourceEditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["default_owner"].queryset = _owners()
         self.fields["default_owner"].required = True
+        if self.instance.kind != InboundKind.HUBSPOT:
+            del self.fields["secret"]

@@ -6,7 +6,8 @@ inbound_delivery_replay are not atomic as a whole):
 1. the InboundDelivery row — raw body, headers, signature verdict — is committed first,
    whatever follows, so that a payload that fails to map is kept for an admin to read and
    replay (a refused signature keeps only the start of the body: whoever can reach the
-   URL can write that row, so it is bounded);
+   URL can write that row, so it is bounded — and at most
+   REJECTED_SIGNATURES_STORED_PER_MINUTE such rows a minute per source are written);
 2. the mapping (handoffs.inbound.mapping) and every domain write run in one transaction
    through the existing services — accounts.services (account_create, contact_create…),
    handoffs.services.deals (deal_create, deal_update, deal_contact_add, promise_add,
@@ -30,6 +31,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,12 +45,15 @@ from accounts.access import account_editable_by, user_sells
 from accounts.models import Account, Contact, User
 from accounts.services import account_create, account_update, contact_create, contact_update
 from handoffs.access import accounts_visible_to
-from handoffs.choices import InboundOutcome, PromiseStatus, Stage
+from handoffs.choices import InboundKind, InboundOutcome, PromiseStatus, Stage
 from handoffs.inbound.mapping import MAPPERS, InboundContact, InboundDeal, MappingError
 from handoffs.inbound.signature import (
+    HUBSPOT_SIGNATURE_HEADER,
+    HUBSPOT_TIMESTAMP_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SignatureError,
+    hubspot_signature_check,
     secret_generate,
     signature_check,
 )
@@ -63,6 +68,10 @@ MAX_BODY_BYTES = 1024 * 1024
 # A refused request (bad signature, switched-off source) keeps this much of its body.
 REFUSED_BODY_KEPT = 10_000
 RETENTION_DAYS = 30
+# Refused signatures are stored (outcome rejected, 401) at most this many per source in any
+# minute: whoever can reach the URL can send them, and each would be a row. The rest are
+# answered the same 401 and only counted in the log (_rejection_unstored_count).
+REJECTED_SIGNATURES_STORED_PER_MINUTE = 20
 # After a rotation, the previous secret still signs for this long.
 INBOUND_SECRET_GRACE = datetime.timedelta(hours=24)
 HEADERS_KEPT = (
@@ -71,6 +80,8 @@ HEADERS_KEPT = (
     "User-Agent",
     TIMESTAMP_HEADER,
     SIGNATURE_HEADER,
+    HUBSPOT_TIMESTAMP_HEADER,
+    HUBSPOT_SIGNATURE_HEADER,
     "X-Request-Id",
     "X-Forwarded-For",
 )
@@ -129,17 +140,38 @@ def inbound_source_create(*, actor: User, name: str, slug: str, kind: str, defau
     return source
 
 
+# A secret pasted by an admin (a HubSpot app's client secret is a 36-character UUID).
+PASTED_SECRET_MIN_LENGTH = 16
+
+
 @transaction.atomic
 def inbound_source_update(
-    *, actor: User, source: InboundSource, name: str, default_owner: User | None, active: bool
+    *, actor: User, source: InboundSource, name: str, default_owner: User | None, active: bool, secret: str = ""
 ) -> InboundSource:
-    """Rename a source, change its default owner, switch it on or off (admins)."""
+    """Rename a source, change its default owner, switch it on or off (admins). A
+    HubSpot source may be given its secret (`secret`, the HubSpot app's client secret,
+    which signs HubSpot's own v3 signatures): the previous secret keeps signing for
+    INBOUND_SECRET_GRACE, as after a rotation. An empty `secret` keeps the current one."""
     _check_admin(actor)
     _check_default_owner(default_owner)
     source = InboundSource.objects.select_for_update().get(pk=source.pk)
     source.name, source.default_owner, source.active = name.strip(), default_owner, active
+    fields = ["name", "default_owner", "active"]
+    secret = (secret or "").strip()
+    if secret and secret != source.secret:
+        if source.kind != InboundKind.HUBSPOT:
+            raise ValidationError({"secret": "Only a HubSpot source takes a secret pasted in: rotate this one."})
+        if len(secret) < PASTED_SECRET_MIN_LENGTH or not secret.isascii() or not secret.isprintable():
+            raise ValidationError(
+                {"secret": f"Paste the HubSpot app's client secret: at least {PASTED_SECRET_MIN_LENGTH} characters."}
+            )
+        source.previous_secret, source.secret = source.secret, secret
+        source.secret_rotated_at = timezone.now()
+        fields += ["previous_secret", "secret", "secret_rotated_at"]
     source.full_clean()
-    source.save(update_fields=["name", "default_owner", "active"])
+    source.save(update_fields=fields)
+    if "secret" in fields:
+        logger.info("Inbound source %s: secret set by %s", source.slug, actor)
     return source
 
 
@@ -181,11 +213,21 @@ def _decode(body: bytes) -> str | None:
 
 
 def inbound_receive(
-    *, slug: str, body: bytes, headers: Mapping[str, str], remote_addr: str = "", content_length: int | None = None
+    *,
+    slug: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    remote_addr: str = "",
+    content_length: int | None = None,
+    method: str = "POST",
+    request_uri: str = "",
 ) -> InboundAnswer:
     """Receive one POST to /api/v1/inbound/<slug>/: check the source and the signature,
     store the delivery, map and apply it. Never raises for bad input: the answer says
-    what to send back (the delivery is stored in every case but an unknown slug)."""
+    what to send back (the delivery is stored in every case but an unknown slug).
+
+    `method` and `request_uri` (the absolute URL the request was sent to) are signed by
+    HubSpot's v3 signature, accepted for a HubSpot source (_signature_verify)."""
     now = timezone.now()
     source = InboundSource.objects.filter(slug=slug).first()
     if source is None:
@@ -202,14 +244,11 @@ def inbound_receive(
             message="This inbound source is switched off.",
         )  # fmt: skip
     try:
-        signature_check(
-            secrets_valid=_secrets_valid(source, now),
-            timestamp=headers.get(TIMESTAMP_HEADER),
-            signature=headers.get(SIGNATURE_HEADER),
-            body=body,
-            now=now,
-        )
+        _signature_verify(source, headers=headers, body=body, method=method, request_uri=request_uri, now=now)
     except SignatureError as error:
+        if _rejected_signatures_stored_recently(source, now) >= REJECTED_SIGNATURES_STORED_PER_MINUTE:
+            _rejection_unstored_count(source, now)
+            return _rejected(401, "authentication_failed", str(error))
         return _refuse(
             source, body=body, headers=kept_headers, now=now, status=401, code="authentication_failed",
             message=str(error),
@@ -225,6 +264,78 @@ def inbound_receive(
     if text is None:
         return _finish(delivery, _rejected(400, "malformed_json", "The body is not UTF-8 text."))
     return _process(delivery, source)
+
+
+def _signature_verify(
+    source: InboundSource,
+    *,
+    headers: Mapping[str, str],
+    body: bytes,
+    method: str,
+    request_uri: str,
+    now: datetime.datetime,
+) -> None:
+    """Baton's signature, or — for a HubSpot source, when the request carries HubSpot's v3
+    signature and not Baton's — HubSpot's; both under the source's valid secrets."""
+    secrets_valid = _secrets_valid(source, now)
+    if (
+        source.kind == InboundKind.HUBSPOT
+        and not headers.get(SIGNATURE_HEADER)
+        and headers.get(HUBSPOT_SIGNATURE_HEADER)
+    ):
+        hubspot_signature_check(
+            secrets_valid=secrets_valid,
+            timestamp=headers.get(HUBSPOT_TIMESTAMP_HEADER),
+            signature=headers.get(HUBSPOT_SIGNATURE_HEADER),
+            method=method,
+            uri=request_uri,
+            body=body,
+            now=now,
+        )
+        return
+    signature_check(
+        secrets_valid=secrets_valid,
+        timestamp=headers.get(TIMESTAMP_HEADER),
+        signature=headers.get(SIGNATURE_HEADER),
+        body=body,
+        now=now,
+    )
+
+
+def _rejected_signatures_stored_recently(source: InboundSource, now: datetime.datetime) -> int:
+    # One indexed count (source, received_at). Two refusals in the same instant may both
+    # see N-1 and both be stored: the cap is a bound on the flood, not an exact quota.
+    return InboundDelivery.objects.filter(
+        source=source,
+        received_at__gt=now - datetime.timedelta(minutes=1),
+        signature_ok=False,
+        status_code=401,
+    ).count()
+
+
+# Refusals not stored, per (source id, minute), in this process: logged at the 1st, 10th,
+# 100th… of a minute, so a flood writes a handful of log lines, not one a request.
+_unstored_lock = threading.Lock()
+_unstored: dict[tuple[int, int], int] = {}
+
+
+def _rejection_unstored_count(source: InboundSource, now: datetime.datetime) -> int:
+    minute = int(now.timestamp()) // 60
+    key = (source.pk, minute)
+    with _unstored_lock:
+        for stale in [k for k in _unstored if k[1] < minute - 1]:
+            del _unstored[stale]
+        count = _unstored[key] = _unstored.get(key, 0) + 1
+    if count == 10 ** (len(str(count)) - 1):  # 1, 10, 100, 1000…
+        logger.warning(
+            "Inbound source %s: %d requests with a bad signature not stored in the minute from %s UTC "
+            "(over %d stored a minute; this process).",
+            source.slug,
+            count,
+            datetime.datetime.fromtimestamp(minute * 60, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+            REJECTED_SIGNATURES_STORED_PER_MINUTE,
+        )
+    return count
 
 
 def _refuse(

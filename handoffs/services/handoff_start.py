@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.services import event_record
 from handoffs.choices import HandoffStatus, StepOwnerRole
 from handoffs.models import Deal, Handoff, HandoffStep, Playbook
+from handoffs.signals import EVENT_ABOUT_HANDOFF, EVENT_HANDOFF_STARTED, send_domain_event
 
 
 def playbook_for_deal(deal: Deal) -> Playbook | None:
@@ -42,7 +43,9 @@ def _assignee_for(role: str, *, rep: User) -> User | None:
 def handoff_start(*, deal: Deal, actor: User | None) -> Handoff:
     """Create the hand-off of a deal just marked won, copying its playbook's steps.
 
-    Called by deals.deal_close inside its transaction; not meant to be called alone.
+    Called inside their transaction by deals.deal_close, the waiver of a pending packet
+    and packet_pending.packet_pending_settle; not meant to be called alone. Every start
+    announces handoff.started here, once, whichever path started it.
     """
     if deal.closed_on is None:
         raise ValueError("handoff_start needs a deal with its close date set.")
@@ -77,5 +80,12 @@ def handoff_start(*, deal: Deal, actor: User | None) -> Handoff:
         message=f"Hand-off started with the playbook “{playbook}”." if playbook else "Hand-off started (no playbook).",
         actor=actor,
         data={"handoff_id": handoff.pk},
+    )
+    send_domain_event(
+        Handoff,
+        event=EVENT_HANDOFF_STARTED,
+        item_kind=EVENT_ABOUT_HANDOFF,
+        item_id=handoff.pk,
+        actor_id=actor.pk if actor is not None else None,
     )
     return handoff

@@ -1,9 +1,9 @@
 """Closes straight from the CRM: the endpoint a CRM posts to, and the admins' pages.
 
 - POST /api/v1/inbound/<slug>/ (InboundReceiveView): no session or token — Baton's HMAC
-  signature (handoffs.inbound.signature) is the authentication; answers with the API's
-  one error body (accounts.api.errors) or the delivery's result. Not in the OpenAPI
-  schema: README "Closes from your CRM" documents it.
+  signature, or HubSpot's v3 one for a HubSpot source (handoffs.inbound.signature), is
+  the authentication; answers with the API's one error body (accounts.api.errors) or the
+  delivery's result. Not in the OpenAPI schema: README "Closes from your CRM" documents it.
 - /inbound/…: sources (create, edit, rotate the secret), the deliveries of the last 30
   days, one delivery's raw payload, replay — admins only.
 """
@@ -76,6 +76,10 @@ class InboundReceiveView(APIView):
             headers=request.headers,
             remote_addr=request.META.get("REMOTE_ADDR", ""),
             content_length=content_length,
+            method=request.method or "POST",
+            # HubSpot signs the URL it posted to: behind a proxy, this is right only if the
+            # proxy passes the original Host and the scheme (SECURE_PROXY_SSL_HEADER).
+            request_uri=request.build_absolute_uri(),
         )
         if answer.error_code:
             data = error_body(answer.error_code, answer.message, answer.fields or None)

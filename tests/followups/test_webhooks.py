@@ -151,6 +151,7 @@ def test_the_hand_off_side_sends_each_of_its_events(rep, manager, delivery_lead,
     # then: each is a delivery of its own
     kinds = list(deliveries().values_list("kind", flat=True))
     assert kinds == [
+        "handoff.started",
         "deal.won",
         "handoff.proposed",
         "handoff.declined",
