@@ -19,7 +19,7 @@ from followups.services.checkins import checkins_schedule_missing
 from followups.services.outbox import outbox_deliver_due, outbox_due_exist, outbox_wake_sender, outbox_wake_senders
 from followups.services.reminders import reminders_scan
 from followups.services.report import last_week_start, report_refresh, weekly_digests_enqueue
-from handoffs.imports.services import import_jobs_recover, import_run
+from handoffs.imports.services import import_dry_run_queued, import_jobs_recover, import_run
 from handoffs.inbound.services import inbound_deliveries_purge
 
 logger = logging.getLogger(__name__)
@@ -115,3 +115,12 @@ def recover_imports() -> int:
     """Beat, every minute: mark failed the imports whose worker died mid-run (nothing of
     them was written; they may be started again). Returns how many it marked."""
     return import_jobs_recover()
+
+
+@shared_task(name="followups.tasks.make_dry_run", soft_time_limit=600, time_limit=660, acks_late=True)
+def make_dry_run(job_id: int) -> str:
+    """Make the dry run of a big CSV import (handoffs.imports.services.import_dry_run_queued):
+    too long for a web request (100,000 rows take 15–20 s). Writes only at its end, so a
+    redelivered task simply makes it again; one overtaken by a newer mapping writes nothing."""
+    job = import_dry_run_queued(job_id=job_id)
+    return job.status if job is not None else "not claimed"

@@ -258,6 +258,9 @@ BATON_CUSTOMER_LINK_DAYS = env_int("BATON_CUSTOMER_LINK_DAYS", 90, minimum=1)
 # The largest CSV an import accepts (handoffs.imports), in bytes; the upload itself is
 # held in memory up to this size (DATA_UPLOAD_MAX_MEMORY_SIZE does not cover files).
 BATON_IMPORT_MAX_BYTES = env_int("BATON_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+# A file with more rows than this has its dry run made by a worker (the page follows its
+# progress); a smaller one in the request, which stays well under a second.
+BATON_IMPORT_DRY_RUN_SYNC_ROWS = env_int("BATON_IMPORT_DRY_RUN_SYNC_ROWS", 2000, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -36,7 +36,7 @@ import io
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -63,6 +63,8 @@ from handoffs.services.deals import deal_close
 CHUNK_ROWS = 2000
 ID_CHUNK = 5000
 DRY_RUN_ROWS_KEPT = 2000
+# How often a queued dry run tells its progress (rows read).
+PROGRESS_ROWS = 1000
 
 CREATE, UPDATE, SKIP, REJECT = RowAction.CREATE, RowAction.UPDATE, RowAction.SKIP, RowAction.REJECT
 
@@ -304,12 +306,14 @@ class Plan:
 
     # -- reading the rows --
 
-    def read(self, text: str) -> None:
+    def read(self, text: str, *, progress: Callable[[int], None] | None = None) -> None:
         owners = _Owners(self.actor, self.job.owner_mapping)
         seen: dict[tuple, tuple[int, tuple[str, ...]]] = {}
         header = list(self.job.header)
         positions = [(header.index(column), name) for column, name in self.fields_of.items() if column in header]
         for item in parsing.rows(text, delimiter=self.job.delimiter):
+            if progress is not None and self.rows and len(self.rows) % PROGRESS_ROWS == 0:
+                progress(len(self.rows))
             if isinstance(item, tuple):
                 line, reason, cells = item
                 self.rows.append(PlannedRow(line=line, cells=cells, index=len(self.rows), reason=reason))
@@ -393,6 +397,10 @@ class Plan:
         name = _cut(values.get("account.name", ""), 200) or domain
         if not name and not external_id:
             raise RowRejected("The row names no account (no company name, id or domain).")
+        if not name and self.kind == ImportKind.ACCOUNTS:
+            # A row of an accounts file is the account itself: an id alone would create an
+            # account without a name (a deal's or contact's row may point at one by id).
+            raise RowRejected("The account has no name (nor a website to name it after): only its id.")
         return {
             "external_id": external_id,
             "name": name,
@@ -864,11 +872,12 @@ def _changed_words(record: Record) -> str:
     return "changes " + ", ".join(names) if names else "won: its hand-off starts (or waits for its packet)"
 
 
-def plan_file(*, job: ImportJob, actor: User) -> Plan:
-    """Read and match the whole file (the dry run, and the run's first half)."""
+def plan_file(*, job: ImportJob, actor: User, progress: Callable[[int], None] | None = None) -> Plan:
+    """Read and match the whole file (the dry run, and the run's first half). `progress`,
+    if given, is told the rows read every PROGRESS_ROWS rows (the queued dry run's bar)."""
     text = parsing.decode(bytes(job.content), job.encoding)
     plan = Plan(job, actor)
-    plan.read(text)
+    plan.read(text, progress=progress)
     plan.match()
     plan.settle()
     return plan

@@ -299,12 +299,84 @@ def guess_mapping(source: str, header: list[str], *, kind: str | None = None) ->
     return mapping
 
 
-def missing_required(kind: str, mapping: dict[str, str]) -> list[str]:
+# A deal exported by a CRM needs its stage too: it alone says whether the deal is open, won
+# or lost (an export without it would bring won deals in as open ones). A hand-made file
+# ("any CSV") may leave it out: its deals are open.
+_DEAL_STAGE = ("deal.stage", "deal.status")
+
+
+def required(kind: str, source: str | None = None) -> list[tuple[str, ...]]:
+    """What a file of `kind` from `source` must map (each tuple: at least one of them)."""
+    needs = list(REQUIRED[kind])
+    if kind == ImportKind.DEALS and source in (ImportSource.SALESFORCE, ImportSource.HUBSPOT, ImportSource.PIPEDRIVE):
+        needs.append(_DEAL_STAGE)
+    return needs
+
+
+def missing_required(kind: str, mapping: dict[str, str], *, source: str | None = None) -> list[str]:
     """The required fields (labels, "a or b" for alternatives) the mapping lacks."""
     fields = set(mapping.values())
     labels = dict(FIELDS)
     return [
         " or ".join(labels[name] for name in alternatives)
-        for alternatives in REQUIRED[kind]
+        for alternatives in required(kind, source)
         if not fields & set(alternatives)
     ]
+
+
+# What each CRM calls its deals export, and the column that carries each required field
+# of a deal in it: for the report of a deals export that lacks them.
+_DEALS_EXPORT = {
+    ImportSource.SALESFORCE: "Salesforce opportunities",
+    ImportSource.HUBSPOT: "HubSpot deals",
+    ImportSource.PIPEDRIVE: "Pipedrive deals",
+    ImportSource.GENERIC: "deals",
+}
+_DEAL_COLUMN = {
+    ImportSource.SALESFORCE: {
+        "deal.title": "Opportunity Name",
+        "deal.amount": "Amount",
+        "deal.stage": "Stage",
+        "account.name": "Account Name",
+    },
+    ImportSource.HUBSPOT: {
+        "deal.title": "Deal Name",
+        "deal.amount": "Amount",
+        "deal.stage": "Deal Stage",
+        "account.name": "Associated Company",
+    },
+    ImportSource.PIPEDRIVE: {
+        "deal.title": "Deal - Title",
+        "deal.amount": "Deal - Value",
+        "deal.stage": "Deal - Status",
+        "account.name": "Organization - Name",
+    },
+}
+
+
+def looks_like_deals(source: str, header: list[str]) -> bool:
+    """Whether the header is a deals export's: a deal's own id column ("Opportunity ID",
+    "Deal - ID"…), or an amount column next to a close date."""
+    # Without a kind: a bare "Record ID" is the id of whatever the other columns say a row is.
+    fields = set(guess_mapping(source, header).values())
+    return "deal.external_id" in fields or {"deal.amount", "deal.close_date"} <= fields
+
+
+def deals_export_lacks(source: str, header: list[str], mapping: dict[str, str]) -> str:
+    """When the file looks like a deals export (looks_like_deals) but the mapping lacks what
+    a deal needs, the report of it — "This looks like a Salesforce opportunities export but
+    it lacks: Opportunity Name, Stage." — else "". Whatever kind the user chose: such a
+    file is not imported as something else until its deals' columns are mapped."""
+    if not looks_like_deals(source, header):
+        return ""
+    fields = set(mapping.values())
+    columns = _DEAL_COLUMN.get(source, {})
+    labels = dict(FIELDS)
+    lacking = [
+        columns.get(alternatives[0]) or " or ".join(labels[name] for name in alternatives)
+        for alternatives in required(ImportKind.DEALS, source)
+        if not fields & set(alternatives)
+    ]
+    if not lacking:
+        return ""
+    return f"This looks like a {_DEALS_EXPORT.get(source, 'deals')} export but it lacks: {', '.join(lacking)}."

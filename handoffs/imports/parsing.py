@@ -1,10 +1,17 @@
 """From the bytes of an uploaded file to rows: what is refused (empty, too big, not a
 CSV), the encoding, the delimiter, and each row with the line of the file it starts on.
 
-Encodings, in this order: a BOM says it (UTF-8, UTF-16 LE/BE); else strict UTF-8; else
-what charset-normalizer finds most likely among the single-byte Western encodings
-(Windows-1252, Latin-1 and their kin), Windows-1252 when it cannot tell — the encoding
-Excel writes "CSV" in on Western Windows. UTF-16 without a BOM is not recognised.
+Encodings, in this order: a BOM says it (UTF-8, UTF-16 LE/BE); else strict UTF-8; else a
+legacy single-byte encoding, Western (Windows-1252, Latin-1, Latin-9) or Central European
+(Windows-1250, Latin-2), as charset-normalizer weighs them. Windows-1252 — the encoding
+Excel writes "CSV" in on Western Windows, and the usual export encoding of Western CRMs —
+wins whenever it reads the file about as cleanly as the best candidate: a French file
+with "Œ" (0x8C) reads as cleanly in Windows-1250, where 0x8C is "Ś", so without this
+preference it would come out wrong. Windows-1250 is taken only when charset-normalizer
+is clearly confident (Windows-1252 reads it as mess: "£ódŸ" for "Łódź", symbols inside
+words); a short Polish file whose few accents all have a plausible Windows-1252 reading
+("£ukasz") is read as Windows-1252 — the cost of the preference. UTF-16 without a BOM is
+not recognised.
 
 Delimiters: comma, semicolon, tab or pipe — csv.Sniffer on the start of the file, and
 when it cannot decide, the character the header line holds most of. Quoted cells may hold
@@ -37,6 +44,10 @@ _SIGNATURES = [
     (b"\x1f\x8b", "a gzip archive"),
 ]
 _WESTERN = ["cp1252", "iso8859_15", "latin_1"]
+_CENTRAL = ["cp1250", "iso8859_2"]
+# How much messier than the best reading Windows-1252's may be and still be preferred
+# (charset-normalizer's chaos ratio, 0 to 1; identical readings score the same).
+CP1252_CHAOS_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -75,18 +86,41 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    # Among the Western single-byte encodings only: on a short sample charset-normalizer
-    # would as readily answer cp1250 or a Cyrillic page, which CRM exports here are not.
-    best = from_bytes(head, cp_isolation=list(_WESTERN)).best()
-    encoding = codecs.lookup(best.encoding).name if best is not None else "cp1252"
-    if encoding not in _WESTERN:
-        encoding = "cp1252"
+    # Among the legacy Western and Central European single-byte encodings only: on a short
+    # sample charset-normalizer would as readily answer a Cyrillic or Greek page, which
+    # the CRM exports people bring here are not.
+    matches = list(from_bytes(head, cp_isolation=_WESTERN + _CENTRAL))
+    encoding = _preferred_encoding(data, matches)
     try:
         data.decode(encoding)
     except UnicodeDecodeError:
         # cp1252 leaves five bytes undefined; Latin-1 reads any byte.
         encoding = "latin_1"
     return encoding
+
+
+def _preferred_encoding(data: bytes, matches: list) -> str:
+    """Windows-1252 when it reads `data` and is about as clean as the best match; else the
+    best match (charset-normalizer's first); Windows-1252 when there is none."""
+    if not matches:
+        return "cp1252"
+    best = matches[0]
+    cp1252_chaos = min(
+        (match.chaos for match in matches if "cp1252" in match.could_be_from_charset),
+        default=None,
+    )
+    if cp1252_chaos is not None and cp1252_chaos <= best.chaos + CP1252_CHAOS_MARGIN and _decodes(data, "cp1252"):
+        return "cp1252"
+    encoding = codecs.lookup(best.encoding).name
+    return encoding if encoding in _WESTERN + _CENTRAL else "cp1252"
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def decode(data: bytes, encoding: str) -> str:
@@ -136,6 +170,13 @@ def sniff(data: bytes) -> tuple[Sniffed, str]:
         duplicates = sorted({column for column in named if named.count(column) > 1})
         raise refuse(f"Two columns have the same name: {', '.join(duplicates)}. Rename one and upload again.")
     return Sniffed(encoding=encoding, delimiter=delimiter, header=header), text
+
+
+def count_records(text: str) -> int:
+    """About how many data rows `text` holds: its lines after the header (a quoted
+    newline counts one more; the dry run gives the exact count)."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return max(lines - 1, 0)
 
 
 @dataclass(frozen=True)

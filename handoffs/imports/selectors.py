@@ -44,8 +44,10 @@ def import_job_for(user: User, job_id: int) -> ImportJob:
 
 @dataclass(frozen=True)
 class ImportProgress:
-    """Where a run is: rows done of rows total, rows per second since it started, and the
-    seconds left at that pace (None until it can be told)."""
+    """Where a run — or a queued dry run — is: rows done of rows total, rows per second
+    since it started, and the seconds left at that pace (None until it can be told).
+    `dry_run` is the state of a dry run made by a worker ("queued", "running", "failed";
+    "" when none is under way); the figures are then the dry run's rows read."""
 
     status: str
     rows_done: int
@@ -55,6 +57,7 @@ class ImportProgress:
     seconds_left: int | None
     finished: bool
     error: str
+    dry_run: str = ""
 
     def as_json(self) -> dict:
         return {
@@ -66,20 +69,33 @@ class ImportProgress:
             "seconds_left": self.seconds_left,
             "finished": self.finished,
             "error": self.error,
+            "dry_run": self.dry_run,
         }
 
 
 def import_progress(job: ImportJob, *, now: datetime.datetime | None = None) -> ImportProgress:
     """The progress of `job`, read afresh from the database (the run writes rows_done
-    from its own connection while its transaction is open)."""
+    from its own connection while its transaction is open): of its run, or of the dry run
+    a worker is making (import_dry_run_state)."""
     fresh = (
         ImportJob.objects.filter(pk=job.pk)
-        .values("status", "rows_done", "rows_total", "started_at", "progress_at", "finished_at", "error")
+        .values(
+            "status",
+            "rows_done",
+            "rows_total",
+            "started_at",
+            "progress_at",
+            "finished_at",
+            "error",
+            "dry_run_summary__pending",
+            "dry_run_summary__failed",
+        )
         .first()
     ) or {}
     status = fresh.get("status", job.status)
     done, total = fresh.get("rows_done", 0), fresh.get("rows_total", 0)
-    finished = status in (ImportStatus.DONE, ImportStatus.FAILED)
+    dry_run = _dry_run_state(status, fresh.get("dry_run_summary__pending"), fresh.get("dry_run_summary__failed"))
+    finished = dry_run == "failed" if dry_run else status not in (ImportStatus.QUEUED, ImportStatus.RUNNING)
     if status == ImportStatus.DONE:
         done = total
     rate = left = None
@@ -98,8 +114,24 @@ def import_progress(job: ImportJob, *, now: datetime.datetime | None = None) -> 
         rows_per_second=rate,
         seconds_left=left,
         finished=finished,
-        error=fresh.get("error", ""),
+        error=fresh.get("dry_run_summary__failed") or fresh.get("error", "") if dry_run else fresh.get("error", ""),
+        dry_run=dry_run,
     )
+
+
+def _dry_run_state(status: str, pending: str | None, failed: str | None) -> str:
+    if status != ImportStatus.MAPPED:
+        return ""
+    if pending in ("queued", "running"):
+        return pending
+    return "failed" if failed else ""
+
+
+def import_dry_run_state(job: ImportJob) -> str:
+    """The state of the dry run a worker makes for `job` (as loaded): "queued", "running",
+    "failed", or "" when none is under way (made in the request, done, or never asked)."""
+    summary = job.dry_run_summary or {}
+    return _dry_run_state(job.status, summary.get("pending"), summary.get("failed"))
 
 
 def import_rejects_rows(job: ImportJob) -> Iterator[list[str]]:

@@ -23,6 +23,7 @@ for each other.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from celery import current_app
@@ -38,14 +39,23 @@ from handoffs.access import import_jobs_visible_q, user_may_import
 from handoffs.imports import engine, parsing
 from handoffs.imports.choices import ImportKind, ImportSource, ImportStatus
 from handoffs.imports.engine import DryRunReport
-from handoffs.imports.layouts import FIELD_NAMES, guess_kind, guess_mapping, guess_source, missing_required
+from handoffs.imports.layouts import (
+    FIELD_NAMES,
+    deals_export_lacks,
+    guess_kind,
+    guess_mapping,
+    guess_source,
+    missing_required,
+)
 from handoffs.imports.progress import ProgressWriter, job_lock, job_unlock, lock_is_free
 from handoffs.models import ImportJob, ImportRejectedRow
 
 logger = logging.getLogger(__name__)
 
 RUN_IMPORT_TASK = "followups.tasks.run_import"
+DRY_RUN_TASK = "followups.tasks.make_dry_run"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_DRY_RUN_SYNC_ROWS = 2000
 
 
 def max_bytes() -> int:
@@ -96,7 +106,10 @@ def import_upload(*, actor: User, uploaded_file: UploadedFile) -> ImportJob:
         source=source,
         object_kind=kind,
         column_mapping=mapping,
-        status=ImportStatus.UPLOADED if missing_required(kind, mapping) else ImportStatus.MAPPED,
+        status=ImportStatus.UPLOADED if mapping_gaps(source, kind, sniffed.header, mapping) else ImportStatus.MAPPED,
+        # Until the dry run counts them: the records in the file (the dry run's progress
+        # bar, and whether it runs in the request or in a worker, go by it).
+        rows_total=parsing.count_records(_text),
     )
     job.full_clean(exclude=["content"])
     job.save()
@@ -132,7 +145,7 @@ def import_set_mapping(
     kind = object_kind or guess_kind(mapping)
     if kind not in ImportKind.values:
         errors["object_kind"] = "Choose what a row is."
-    clean_mapping, mapping_error = _clean_mapping(job, mapping, kind)
+    clean_mapping, mapping_error = _clean_mapping(job, mapping, kind, source)
     if mapping_error:
         errors["mapping"] = mapping_error
     clean_owners, owners_error = _clean_owner_mapping(actor, owner_mapping)
@@ -157,7 +170,19 @@ def import_set_mapping(
     return job
 
 
-def _clean_mapping(job: ImportJob, mapping: dict[str, str], kind: str) -> tuple[dict[str, str], str]:
+def mapping_gaps(source: str, kind: str, header: list[str], mapping: dict[str, str]) -> str:
+    """Why a mapping cannot be imported yet, or "": a deals export lacking a deal's columns
+    (whatever the kind chosen: it is not imported as something else), or the required
+    fields of the kind that no column goes to."""
+    lacks = deals_export_lacks(source, header, mapping)
+    if lacks:
+        fields = "; ".join(missing_required(ImportKind.DEALS, mapping, source=source))
+        return f"{lacks} Map a column to: {fields} (or export the file again with them)."
+    missing = missing_required(kind, mapping, source=source)
+    return "Map a column to: " + "; ".join(missing) + "." if missing else ""
+
+
+def _clean_mapping(job: ImportJob, mapping: dict[str, str], kind: str, source: str) -> tuple[dict[str, str], str]:
     unknown_columns = sorted(set(mapping) - set(job.header))
     if unknown_columns:
         return {}, f"The file has no column {', '.join(unknown_columns)}."
@@ -169,9 +194,9 @@ def _clean_mapping(job: ImportJob, mapping: dict[str, str], kind: str) -> tuple[
     twice = sorted({field for field in fields if fields.count(field) > 1})
     if twice:
         return {}, f"Each field takes one column; mapped twice: {', '.join(twice)}."
-    missing = missing_required(kind, clean)
-    if missing:
-        return {}, "Map a column to: " + "; ".join(missing) + "."
+    gaps = mapping_gaps(source, kind, job.header, clean)
+    if gaps:
+        return {}, gaps
     return clean, ""
 
 
@@ -191,23 +216,108 @@ def _clean_owner_mapping(actor: User, owner_mapping: dict[str, Any]) -> tuple[di
     return wanted, ""
 
 
-def import_dry_run(*, actor: User, job: ImportJob) -> DryRunReport:
-    """What the run would do, row by row, written nowhere but on the job (dry_run_summary,
-    rows_total) and its rejected rows. Missing required columns are refused up front
-    (ValidationError keyed "mapping")."""
+def dry_run_sync_rows() -> int:
+    """The most rows whose dry run is made in the request (settings.BATON_IMPORT_DRY_RUN_SYNC_ROWS)."""
+    return int(getattr(settings, "BATON_IMPORT_DRY_RUN_SYNC_ROWS", DEFAULT_DRY_RUN_SYNC_ROWS))
+
+
+def import_request_dry_run(*, actor: User, job: ImportJob) -> DryRunReport | None:
+    """Make the dry run of a mapped job: at once for a small file (its report returned),
+    else queued for a worker (None; the task followups.tasks.make_dry_run is sent on
+    commit, and the job's dry_run_summary says {"pending": "queued" | "running"} until the
+    report replaces it, or {"failed": reason}). Both plan the file with the same code
+    (_plan_and_record); a 100,000-row file takes 15–20 s, too long for a web request."""
     _check_job(actor, job)
-    job = ImportJob.objects.get(pk=job.pk)
+    rows = ImportJob.objects.filter(pk=job.pk).values_list("rows_total", flat=True).first() or 0
+    if rows <= dry_run_sync_rows():
+        return import_dry_run(actor=actor, job=job)
+    _queue_dry_run(actor, job)
+    return None
+
+
+@transaction.atomic
+def _queue_dry_run(actor: User, job: ImportJob) -> None:
+    job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
     if job.status not in EDITABLE:
         raise ValidationError("This import is queued or has run.")
-    missing = missing_required(job.object_kind, job.column_mapping)
-    if missing:
-        raise ValidationError({"mapping": "Map a column to: " + "; ".join(missing) + "."})
-    plan = engine.plan_file(job=job, actor=actor)
+    gaps = mapping_gaps(job.source, job.object_kind, job.header, job.column_mapping)
+    if gaps:
+        raise ValidationError({"mapping": gaps})
+    # The token tells a late task that its request was overtaken (a new mapping or
+    # dry run replaced the summary): it then writes nothing.
+    job.dry_run_summary = {"pending": "queued", "token": uuid.uuid4().hex, "actor": actor.pk}
+    job.status, job.rows_done, job.error = ImportStatus.MAPPED, 0, ""
+    job.started_at = job.progress_at = job.finished_at = None
+    job.save(
+        update_fields=["dry_run_summary", "status", "rows_done", "error", "started_at", "progress_at", "finished_at"]
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: current_app.send_task(DRY_RUN_TASK, args=[job_id]))
+
+
+def import_dry_run_queued(*, job_id: int) -> ImportJob | None:
+    """The task's body: make the dry run a request queued (import_request_dry_run), telling
+    its progress as the run does (rows_done, from a second connection). Returns None when
+    there is nothing to do (no dry run pending: done, overtaken, unknown job). A task
+    redelivered after a killed worker makes it again: a dry run writes only at its end."""
+    pending = (
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.MAPPED)
+        .values_list("dry_run_summary", flat=True)
+        .first()
+    )
+    if not pending or pending.get("pending") not in ("queued", "running"):
+        return None
+    token = pending.get("token", "")
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.MAPPED, dry_run_summary__token=token).update(
+        dry_run_summary={**pending, "pending": "running"},
+        started_at=timezone.now(),
+        progress_at=timezone.now(),
+        rows_done=0,
+    )
+    if claimed != 1:
+        return None
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    actor = User.objects.filter(pk=pending.get("actor")).first() or job.created_by
+    progress = ProgressWriter(job_id)
+    try:
+        _plan_and_record(job, actor, token=token, progress=progress.write)
+    except Exception as error:  # reported on the job (the page offers to make it again), then logged
+        logger.exception("Dry run of import %s failed", job_id)
+        reason = " ".join(error.messages) if isinstance(error, ValidationError) else f"{type(error).__name__}: {error}"
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.MAPPED, dry_run_summary__token=token).update(
+            dry_run_summary={"failed": reason[:2000], "token": token}, finished_at=timezone.now()
+        )
+    finally:
+        progress.close()
+    return ImportJob.objects.defer("content").get(pk=job_id)
+
+
+def import_dry_run(*, actor: User, job: ImportJob) -> DryRunReport:
+    """What the run would do, row by row, written nowhere but on the job (dry_run_summary,
+    rows_total) and its rejected rows; made now, in the caller's process. Missing required
+    columns are refused up front (ValidationError keyed "mapping")."""
+    _check_job(actor, job)
+    job = ImportJob.objects.get(pk=job.pk)
+    return _plan_and_record(job, actor)
+
+
+def _plan_and_record(job: ImportJob, actor: User, *, token: str | None = None, progress: Any = None) -> DryRunReport:
+    """Plan the file and record the report on the job: the one path of both dry runs.
+    With a `token` (a queued dry run), nothing is written when the job's summary no
+    longer carries it (a new mapping or dry run overtook this one)."""
+    if job.status not in EDITABLE:
+        raise ValidationError("This import is queued or has run.")
+    gaps = mapping_gaps(job.source, job.object_kind, job.header, job.column_mapping)
+    if gaps:
+        raise ValidationError({"mapping": gaps})
+    plan = engine.plan_file(job=job, actor=actor, progress=progress)
     report = plan.report()
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
         if locked.status not in EDITABLE:
             raise ValidationError("This import was queued meanwhile.")
+        if token is not None and (locked.dry_run_summary or {}).get("token") != token:
+            return report  # overtaken: the newer request's report is the one to keep
         ImportRejectedRow.objects.filter(job=job).delete()
         ImportRejectedRow.objects.bulk_create(plan.rejected_rows(job), batch_size=2000)
         locked.dry_run_summary = report.as_json()

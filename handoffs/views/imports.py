@@ -7,7 +7,9 @@ the history of imports.
     /imports/<id>/                where the import is: sends to the step it waits for,
                                   or shows the progress bar, then the summary
     /imports/<id>/mapping/        columns → Baton fields, owners → Baton users, hand-offs
-    /imports/<id>/dry-run/        POST: plan the file; GET: its counts and rows, paged
+    /imports/<id>/dry-run/        POST: make the dry run again; GET: its counts and rows,
+                                  paged — or, while a worker makes it (a big file), its
+                                  progress bar, as the run's
     /imports/<id>/start/          POST: queue the import (a Celery task)
     /imports/<id>/progress/       the progress fragment htmx polls every second (HTML),
                                   or the same figures as JSON (?format=json)
@@ -18,9 +20,10 @@ reps and delivery leads never), then 404 unless the job is visible to the user
 (handoffs.imports.selectors.import_job_for: managers their teams', admins all). The
 engine (handoffs.imports) does the work; these views only carry forms to it.
 
-The progress page needs no JavaScript: it reads the job's state from the server on every
-load, so a reload (or the meta refresh in <noscript>) shows where the run is, and htmx
-swaps the fragment every second when JavaScript runs.
+The progress pages (the run's, and the dry run's of a big file) need no JavaScript: each
+reads the job's state from the server on every load, so a reload (or the meta refresh in
+<noscript>) shows where the work is, and htmx swaps the fragment every second when
+JavaScript runs.
 """
 
 from __future__ import annotations
@@ -44,8 +47,9 @@ from accounts.common.forms import add_service_error
 from handoffs.access import user_may_import
 from handoffs.forms.imports import ImportMappingForm, ImportStartForm, ImportUploadForm, max_upload_bytes
 from handoffs.imports.choices import ImportKind, ImportSource, ImportStatus, RowAction
-from handoffs.imports.layouts import guess_kind, guess_mapping
+from handoffs.imports.layouts import deals_export_lacks, guess_kind, guess_mapping
 from handoffs.imports.selectors import (
+    import_dry_run_state,
     import_job_for,
     import_jobs_visible_to,
     import_owner_values,
@@ -53,7 +57,7 @@ from handoffs.imports.selectors import (
     import_rejects_rows,
 )
 from handoffs.imports.services import (
-    import_dry_run,
+    import_request_dry_run,
     import_set_mapping,
     import_start,
     import_upload,
@@ -103,6 +107,9 @@ def import_upload_view(request: HttpRequest) -> HttpResponse:
             add_service_error(form, error)
         else:
             messages.success(request, f"“{job.file_name}” read: check what Baton guessed, then make the dry run.")
+            lacks = deals_export_lacks(job.source, job.header, job.column_mapping)
+            if lacks:
+                messages.warning(request, f"{lacks} It cannot be imported until they are mapped.")
             # What the user said the file is wins over the guess: the mapping page guesses
             # the columns again for it (nothing is saved until they confirm).
             chosen = {key: form.cleaned_data[key] for key in ("source", "object_kind") if form.cleaned_data[key]}
@@ -121,10 +128,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Where the import stands: before the run, the step it waits for; then the live
     progress; then the summary (created, updated, skipped, rejected) and the download."""
     job = import_job_for(request.user, pk)
+    if job.status == ImportStatus.DRY_RUN_READY or import_dry_run_state(job):
+        return redirect("handoffs:import_dry_run", pk=job.pk)
     if job.status in BEFORE_THE_RUN:
         return redirect("handoffs:import_mapping", pk=job.pk)
-    if job.status == ImportStatus.DRY_RUN_READY:
-        return redirect("handoffs:import_dry_run", pk=job.pk)
     context = {
         "job": job,
         "progress": import_progress(job),
@@ -137,7 +144,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @import_access
 def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     """Baton's guess of the source, the kind of rows, each column's field and each owner's
-    user, to correct; saved, it makes the dry run at once."""
+    user, to correct; saved, it makes the dry run (at once, or queued for a worker when the
+    file is big) and shows it. A deals export lacking a deal's columns is said so at once."""
     job = import_job_for(request.user, pk)
     if job.status not in BEFORE_THE_RUN | {ImportStatus.DRY_RUN_READY}:
         return redirect("handoffs:import_detail", pk=job.pk)
@@ -174,27 +182,39 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 source=form.cleaned_data["source"],
                 object_kind=form.cleaned_data["object_kind"],
             )
-            import_dry_run(actor=request.user, job=job)
+            import_request_dry_run(actor=request.user, job=job)
         except ValidationError as error:
             add_service_error(form, error)
         else:
             return redirect("handoffs:import_dry_run", pk=job.pk)
-    context = {"job": job, "form": form, "delimiter_label": DELIMITER_LABELS.get(job.delimiter, f"“{job.delimiter}”")}
+    context = {
+        "job": job,
+        "form": form,
+        "delimiter_label": DELIMITER_LABELS.get(job.delimiter, f"“{job.delimiter}”"),
+        "lacks": deals_export_lacks(source, job.header, mapping),
+    }
     return render(request, "handoffs/imports/mapping.html", context)
 
 
 @import_access
 def import_dry_run_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET: what the import will do, counted and row by row (paged; `?action=` filters).
-    POST: make the dry run again (after the data in Baton changed)."""
+    """GET: what the import will do, counted and row by row (paged; `?action=` filters);
+    while a worker makes it, its progress (as the run's: a reload, or the meta refresh
+    without JavaScript, shows where it is). POST: make the dry run again (after the data
+    in Baton changed, or after it failed)."""
     job = import_job_for(request.user, pk)
     if request.method == "POST":
         try:
-            import_dry_run(actor=request.user, job=job)
+            import_request_dry_run(actor=request.user, job=job)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("handoffs:import_mapping", pk=job.pk)
         return redirect("handoffs:import_dry_run", pk=job.pk)
+    state = import_dry_run_state(job)
+    if state:
+        progress = import_progress(job)
+        context = {"job": job, "progress": progress, "running": not progress.finished, "state": state}
+        return render(request, "handoffs/imports/dry_run_pending.html", context)
     if job.status in BEFORE_THE_RUN:
         return redirect("handoffs:import_mapping", pk=job.pk)
     if job.status != ImportStatus.DRY_RUN_READY:

@@ -10,6 +10,7 @@ import datetime
 import io
 import re
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import time_machine
@@ -18,7 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import Role
+from followups.tasks import make_dry_run
+from handoffs.imports import engine
 from handoffs.imports.choices import ImportStatus
+from handoffs.imports.services import import_run
 from handoffs.models import Deal, ImportJob
 from tests.factories import TeamFactory, UserFactory
 
@@ -311,8 +315,11 @@ def test_the_dry_run_filters_its_rows_by_action(client_for, manager, rep, other_
 
 
 def test_the_dry_run_of_a_long_file_is_paged(client_for, manager):
-    # given: 130 rows, each without an amount (so each is listed with its reason)
-    lines = ["Deal Name,Amount,Associated Company"] + [f"Deal {n},,Company {n}" for n in range(130)]
+    # given: 130 rows, each without an amount (so each is listed with its reason); a
+    # HubSpot deals file needs its stage column (it says open, won or lost)
+    lines = ["Deal Name,Deal Stage,Amount,Associated Company"] + [
+        f"Deal {n},Appointment Scheduled,,Company {n}" for n in range(130)
+    ]
     client = client_for(manager)
     job = ImportJob.objects.none()
     response = upload(client, "long.csv", content="\n".join(lines).encode(), source="hubspot")
@@ -329,6 +336,170 @@ def test_the_dry_run_of_a_long_file_is_paged(client_for, manager):
     assert first_lines == list(range(2, 52))
     assert last_lines == list(range(102, 132))
     assert "Page 1 of 3" in first
+
+
+def test_a_deals_export_lacking_a_deals_columns_says_so_on_the_mapping_page(client_for, manager):
+    # when: a Salesforce opportunities export without "Opportunity Name" and "Stage"
+    client = client_for(manager)
+    response = upload(client, "salesforce_opportunities_missing_columns.csv")
+    html = client.get(response["Location"]).content.decode()
+
+    # then: said at once, and saving the mapping (even as accounts) makes no dry run
+    lacks = "This looks like a Salesforce opportunities export but it lacks: Opportunity Name, Stage."
+    assert re.search(rf'data-testid="import-lacks">{re.escape(lacks)}', html)
+    job = ImportJob.objects.defer("content").latest("pk")
+    response = client.post(reverse("handoffs:import_mapping", args=[job.pk]), mapping_data(job, object_kind="accounts"))
+    assert response.status_code == 200 and lacks in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UPLOADED
+
+
+def test_make_the_dry_run_again_plans_the_file_anew(client_for, manager, rep, other_rep):
+    # given: a dry run in which "Sam Sold" is nobody in Baton
+    client = client_for(manager)
+    job = dry_run(client, "hubspot_deals.csv")
+    url = reverse("handoffs:import_dry_run", args=[job.pk])
+    assert "Sam Sold → " in client.get(url).content.decode()
+    assert "Make the dry run again" in client.get(url).content.decode()
+    sam = UserFactory(username="sam", first_name="Sam", last_name="Sold", role=Role.REP, team=manager.team)
+
+    # when: Sam joins the team, and the manager makes the dry run again
+    response = client.post(url)
+
+    # then: the new dry run names Sam as the owner of his deals
+    assert response.status_code == 302 and response["Location"] == url
+    html = client.get(url).content.decode()
+    assert f"Sam Sold → {sam.get_full_name()}" in html
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DRY_RUN_READY and job.dry_run_summary["owners"]["Sam Sold"] == sam.pk
+
+
+def test_start_it_again_after_a_failed_import_queues_it_and_it_imports(
+    client_for, manager, rep, other_rep, django_capture_on_commit_callbacks
+):
+    # given: an import that failed (nothing of it written)
+    client = client_for(manager)
+    job = dry_run(client, "hubspot_deals.csv")
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error="OperationalError: gone")
+    detail = client.get(reverse("handoffs:import_detail", args=[job.pk])).content.decode()
+    assert "Start it again" in detail
+
+    # when: started again
+    with (
+        mock.patch("handoffs.imports.services.current_app") as celery,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        celery.send_task.return_value.id = "task-2"
+        response = client.post(reverse("handoffs:import_start", args=[job.pk]), {"start_handoffs": ""})
+
+    # then: queued for a worker, the old error gone; the worker imports it
+    assert response["Location"] == reverse("handoffs:import_detail", args=[job.pk])
+    celery.send_task.assert_called_once_with("followups.tasks.run_import", args=[job.pk])
+    job.refresh_from_db()
+    assert (job.status, job.error, job.celery_task_id) == (ImportStatus.QUEUED, "", "task-2")
+    assert import_run(job_id=job.pk).status == ImportStatus.DONE
+    assert Deal.objects.filter(external_source="hubspot").count() == 8
+
+
+# --- a big file's dry run, made by a worker ---------------------------------------------------
+
+
+def test_a_big_files_dry_run_is_made_by_a_worker_and_its_page_follows_it(
+    client_for, manager, rep, other_rep, settings, django_capture_on_commit_callbacks
+):
+    # given: files of more than 5 rows have their dry run made by a worker
+    settings.BATON_IMPORT_DRY_RUN_SYNC_ROWS = 5
+    client = client_for(manager)
+    job = uploaded_job(client, "salesforce_opportunities.csv")
+    url = reverse("handoffs:import_dry_run", args=[job.pk])
+    progress_url = reverse("handoffs:import_progress", args=[job.pk])
+
+    # when: the mapping is saved
+    with (
+        mock.patch("handoffs.imports.services.current_app") as celery,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            reverse("handoffs:import_mapping", args=[job.pk]), mapping_data(job, **owner_by_email(job))
+        )
+
+    # then: the task is sent by its name once the transaction commits; the page shows the
+    # progress, polls, refreshes itself without JavaScript, and is there after a reload
+    assert response.status_code == 302 and response["Location"] == url
+    celery.send_task.assert_called_once_with("followups.tasks.make_dry_run", args=[job.pk])
+    for _reload in range(2):
+        page = client.get(url).content.decode()
+        assert 'data-testid="dry-run-pending"' in page and 'data-testid="import-progress-bar"' in page
+        assert "waiting for a worker" in page
+        assert 'hx-trigger="every 1s"' in page and '<noscript><meta http-equiv="refresh"' in page
+    assert client.get(reverse("handoffs:import_detail", args=[job.pk]))["Location"] == url
+    assert client.get(progress_url, {"format": "json"}).json()["dry_run"] == "queued"
+    assert not Deal.objects.exists()
+
+    # when: a worker makes it
+    assert make_dry_run(job.pk) == ImportStatus.DRY_RUN_READY
+
+    # then: the fragment tells htmx to reload, and the page shows the report
+    assert client.get(progress_url, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
+    html = client.get(url).content.decode()
+    assert re.search(r'data-testid="dry-run-count-reject">3<', html)
+    assert 'data-testid="dry-run-line-11"' in html and "refresh" not in html.split("</head>")[0]
+    assert make_dry_run(job.pk) == "not claimed"  # a redelivered task finds nothing to do
+    assert not Deal.objects.exists()
+
+
+def test_a_dry_run_that_stops_in_the_worker_says_so_and_may_be_made_again(
+    client_for, manager, rep, settings, django_capture_on_commit_callbacks
+):
+    # given: a big file's dry run, queued
+    settings.BATON_IMPORT_DRY_RUN_SYNC_ROWS = 5
+    client = client_for(manager)
+    job = uploaded_job(client, "hubspot_deals.csv")
+    url = reverse("handoffs:import_dry_run", args=[job.pk])
+    with mock.patch("handoffs.imports.services.current_app"), django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("handoffs:import_mapping", args=[job.pk]), mapping_data(job))
+
+    # when: the worker's planning fails
+    with mock.patch("handoffs.imports.engine.Plan.match", side_effect=RuntimeError("database went away")):
+        make_dry_run(job.pk)
+
+    # then: the page says so, without polling, and offers to make it again
+    html = client.get(url).content.decode()
+    assert 'data-testid="dry-run-failed"' in html and "database went away" in html
+    assert 'hx-trigger="every 1s"' not in html and "Make the dry run again" in html
+    with (
+        mock.patch("handoffs.imports.services.current_app") as celery,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert client.post(url).status_code == 302
+    celery.send_task.assert_called_once_with("followups.tasks.make_dry_run", args=[job.pk])
+    assert make_dry_run(job.pk) == ImportStatus.DRY_RUN_READY
+
+
+def test_a_queued_dry_run_overtaken_by_a_new_mapping_writes_nothing(
+    client_for, manager, rep, settings, django_capture_on_commit_callbacks
+):
+    # given: a big file's dry run, queued
+    settings.BATON_IMPORT_DRY_RUN_SYNC_ROWS = 5
+    client = client_for(manager)
+    job = uploaded_job(client, "hubspot_deals.csv")
+    with mock.patch("handoffs.imports.services.current_app"), django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("handoffs:import_mapping", args=[job.pk]), mapping_data(job))
+    plan_file = engine.plan_file
+
+    def plan_then_remap(**kwargs):
+        plan = plan_file(**kwargs)
+        # the manager saves another mapping while the worker plans
+        ImportJob.objects.filter(pk=job.pk).update(dry_run_summary={})
+        return plan
+
+    # when
+    with mock.patch("handoffs.imports.engine.plan_file", side_effect=plan_then_remap):
+        make_dry_run(job.pk)
+
+    # then: the worker's report is not recorded over the newer mapping
+    job.refresh_from_db()
+    assert (job.status, job.dry_run_summary, job.rejected_rows.count()) == (ImportStatus.MAPPED, {}, 0)
 
 
 # --- the run: start, progress, summary ---------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -295,3 +296,50 @@ def test_stages_of_each_crm_become_batons_stages(stage, status, expected):
 )
 def test_websites_become_domains(cell, domain):
     assert engine.parse_domain(cell) == domain
+
+
+# --- Windows-1252 before Windows-1250 ---------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "imports" / "samples"
+
+
+def test_the_windows_1252_sample_is_not_read_as_central_european():
+    # given: Excel's French "CSV (point-virgule)"; 0x8C is "Œ" in Windows-1252, "Ś" in 1250
+    data = (SAMPLES / "salesforce_accounts_windows1252_semicolon.csv").read_bytes()
+
+    # when
+    sniffed, rows = read_all(data)
+
+    # then
+    assert sniffed.encoding == "cp1252"
+    names = [row.cells["Account Name"] for row in rows]
+    assert names == [
+        "Société Générale d'Équipements",
+        "Brasserie Müller & Söhne",
+        "Café Crème; Lyon",
+        "Œnologie Dupré — €uro Vins",
+    ]
+
+
+def test_a_western_file_that_both_encodings_read_keeps_its_sharp_s_and_oe():
+    data = "Account Name;City\r\nGroßhandel Weiß & Œuvres;Köln\r\nCafé Straße;Besançon\r\n".encode("cp1252")
+
+    sniffed, rows = read_all(data)
+
+    assert sniffed.encoding == "cp1252"
+    assert [row.cells["Account Name"] for row in rows] == ["Großhandel Weiß & Œuvres", "Café Straße"]
+
+
+def test_a_polish_windows_1250_file_is_read_as_such_when_the_detector_is_sure():
+    # given: Windows-1252 would read "Łódź" as "£ódŸ": the detector rules it out
+    text = (
+        "Nazwa;Miasto;Opiekun\r\n"
+        "Zakład Usług Leśnych Łukasz Świątek;Łódź;Paweł Żak\r\n"
+        "Piekarnia Śliwińskich;Wrocław;Michał Wiśniewski, żółć\r\n"
+    )
+
+    sniffed, rows = read_all(text.encode("cp1250"))
+
+    assert sniffed.encoding == "cp1250"
+    assert [row.cells["Miasto"] for row in rows] == ["Łódź", "Wrocław"]
+    assert rows[0].cells["Nazwa"] == "Zakład Usług Leśnych Łukasz Świątek"

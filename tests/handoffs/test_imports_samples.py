@@ -130,3 +130,39 @@ def test_a_deal_twice_in_the_file_with_other_values_is_rejected_the_first_import
     assert "Duplicate of line 2" in report.rows[2].reason
     assert str(Deal.objects.get(external_id="9100000401").amount) == "10000.00"
     assert Account.objects.count() == 1 and Contact.objects.count() == 0
+
+
+def test_an_account_row_with_only_its_id_is_rejected_not_created(manager, rep, other_rep):
+    # when: Pipedrive's organisation 305 (line 6) has an id and nothing else
+    finished, report = imported(manager, "pipedrive_organizations.csv")
+
+    # then
+    line_6 = next(row for row in report.rows if row.line == 6)
+    assert line_6.action == "reject" and "no name" in line_6.reason
+    assert (finished.status, finished.rejected_count) == (ImportStatus.DONE, 1)
+    assert not Account.objects.filter(external_id="305").exists()
+    assert Account.objects.filter(external_source="pipedrive").count() == 5
+
+
+def test_an_opportunities_export_without_name_and_stage_says_so_and_imports_nothing(manager):
+    # given: a Salesforce opportunities export without "Opportunity Name" and "Stage"
+    job = upload(manager, sample("salesforce_opportunities_missing_columns.csv"))
+    assert (job.object_kind, job.status) == (ImportKind.DEALS, ImportStatus.UPLOADED)
+    lacks = "This looks like a Salesforce opportunities export but it lacks: Opportunity Name, Stage."
+
+    # when / then: mapped as it is, or said to be a file of accounts, it is refused
+    for kind in (None, ImportKind.ACCOUNTS):
+        with pytest.raises(ValidationError) as refused:
+            import_set_mapping(
+                actor=manager,
+                job=job,
+                mapping=job.column_mapping,
+                owner_mapping={},
+                start_handoffs=False,
+                object_kind=kind,
+            )
+        assert lacks in refused.value.message_dict["mapping"][0]
+    with pytest.raises(ValidationError) as refused:
+        import_dry_run(actor=manager, job=job)
+    assert lacks in refused.value.message_dict["mapping"][0]
+    assert not Account.objects.exists() and not Deal.objects.exists()
