@@ -390,3 +390,35 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
+
+
+class AuditEntry(models.Model):
+    """One recorded change to people, teams, organisation settings or playbooks (and a
+    two-factor reset): who made it, when, to what, and each field's old → new value.
+
+    Written by accounts.audit.audit_record inside the transaction of the change, so that a
+    change is never without its entry; never edited. Secrets are never recorded (a
+    password or a token is written as "changed").
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What was done, e.g. "user.invited", "user.updated", "user.deactivated", "team.created",
+    # "settings.updated", "playbook.updated", "two_factor.reset" (accounts.audit.AuditAction).
+    action = models.CharField(max_length=40)
+    # What it was done to: "user", "team", "settings", "playbook", "contact" and its id.
+    target_type = models.CharField(max_length=20)
+    target_id = models.CharField(max_length=40, blank=True)
+    # How the target was named then (a user deleted later is still named here).
+    target_label = models.CharField(max_length=200, blank=True)
+    # {field: [old, new]}, values as shown to people (JSON-safe).
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_label or self.target_id}"

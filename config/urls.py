@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -55,5 +56,5 @@ urlpatterns = [
     path("me/", include("accounts.urls")),
     path("", include("handoffs.urls")),
     path("", include("followups.urls")),
-    path("admin/", admin.site.urls),
+    path(settings.BATON_ADMIN_PATH, admin.site.urls),
 ]

@@ -574,6 +574,27 @@ def _build_pulses(rows: list[OutboxMessage]) -> list[Outcome]:
     return outcomes
 
 
+# ---------------------------------------------------------------- people (issue 15)
+
+
+def _build_user_invites(rows: list[OutboxMessage]) -> list[Outcome]:
+    """An invitation to a new user, with a link to set their password."""
+    return [Broken(rows, "Not built yet (issue 15).")]
+
+
+def _build_password_resets(rows: list[OutboxMessage]) -> list[Outcome]:
+    """A link to choose a new password, asked for on the login page."""
+    return [Broken(rows, "Not built yet (issue 15).")]
+
+
+# ---------------------------------------------------------------- customer links (issue 15)
+
+
+def _build_customer_links(rows: list[OutboxMessage]) -> list[Outcome]:
+    """A fresh status-page link for a customer contact, resent from the hand-off page."""
+    return [Broken(rows, "Not built yet (issue 15).")]
+
+
 BUILDERS: dict[str, Callable[[list[OutboxMessage]], list[Outcome]]] = {
     MessagePurpose.REMINDER: _build_reminders,
     MessagePurpose.ESCALATION: _build_reminders,
@@ -585,6 +606,9 @@ BUILDERS: dict[str, Callable[[list[OutboxMessage]], list[Outcome]]] = {
     MessagePurpose.DECLINE_NOTICE: _build_decline_notices,
     MessagePurpose.WEEKLY_DIGEST: _build_weekly_digests,
     MessagePurpose.PULSE: _build_pulses,
+    MessagePurpose.USER_INVITE: _build_user_invites,
+    MessagePurpose.PASSWORD_RESET: _build_password_resets,
+    MessagePurpose.CUSTOMER_LINK: _build_customer_links,
 }
 
 __all__ = ["BUILDERS", "DIGESTIBLE_PURPOSES", "REMINDER_PURPOSES", "Broken", "Envelope", "Skip", "build"]

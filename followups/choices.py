@@ -67,6 +67,9 @@ class MessagePurpose(models.TextChoices):
     WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
     PULSE = "pulse", "Customer pulse"
     WEBHOOK = "webhook", "Webhook or chat alert"
+    USER_INVITE = "user_invite", "Invitation to Baton"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    CUSTOMER_LINK = "customer_link", "Customer status link"
 
 
 class MessageChannel(models.TextChoices):

@@ -57,6 +57,9 @@ from typing import Any
 from django.dispatch import Signal
 from django.utils import timezone
 
+# Defined in accounts (which sends it too); re-exported here for handoffs' services.
+from accounts.signals import message_requested  # noqa: F401
+
 # The item kinds of overdue_item_resolved, and what item_id names for each.
 ITEM_KIND_STEP_OVERDUE = "step_overdue"  # a HandoffStep done or skipped
 ITEM_KIND_OWNER_NOT_ACCEPTED = "owner_not_accepted"  # a Handoff whose owner accepted
@@ -121,7 +124,6 @@ def handoff_event_version(moment: datetime.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-message_requested = Signal()
 handoff_proposed = Signal()
 handoff_accepted = Signal()
 overdue_item_resolved = Signal()

@@ -47,6 +47,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Issue 15: login protection (axes), two-factor (django-otp: TOTP devices and one-time
+    # backup codes), the Content-Security-Policy (django-csp).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "accounts",
     "handoffs",
     "followups",
@@ -58,17 +65,34 @@ MIDDLEWARE = [
     # refused before anything reads it.
     "accounts.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): was this session's sign-in completed with a second factor?
+    "django_otp.middleware.OTPMiddleware",
+    # Ends a session idle longer than BATON_SESSION_IDLE_SECONDS (on top of the absolute
+    # SESSION_COOKIE_AGE), and sends a user who must finish two-factor sign-in (or must
+    # enrol, by the organisation's setting) to that step before any other page.
+    "accounts.security.sessions.IdleSessionMiddleware",
+    "accounts.two_factor.middleware.TwoFactorRequiredMiddleware",
     # After the session and user: an Idempotency-Key belongs to the user who sends it.
     "accounts.api.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised by the backend into the page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username or address before any password is
+# checked (accounts.security.lockout holds the rest of the login protection).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,6 +147,43 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sessions: an absolute lifetime (SESSION_COOKIE_AGE) and an idle timeout on top of it
+# (accounts.security.sessions).
+SESSION_COOKIE_AGE = env_int("BATON_SESSION_MAX_SECONDS", 7 * 24 * 3600, minimum=300)
+BATON_SESSION_IDLE_SECONDS = env_int("BATON_SESSION_IDLE_SECONDS", 12 * 3600, minimum=60)
+
+# Login protection (django-axes): a username, or an address, with this many failures in a
+# row is locked out until the cool-off ends; the state is in the database, shared by every
+# web process. Password reset has its own limit (accounts.security.throttle).
+AXES_FAILURE_LIMIT = env_int("BATON_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_MINUTES = env_int("BATON_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+BATON_PASSWORD_RESET_LIMIT = env_int("BATON_PASSWORD_RESET_LIMIT", 5, minimum=1)
+BATON_PASSWORD_RESET_WINDOW_MINUTES = env_int("BATON_PASSWORD_RESET_WINDOW_MINUTES", 60, minimum=1)
+
+# The Django admin's address, set by configuration (superusers with two-factor only).
+BATON_ADMIN_PATH = env_str("BATON_ADMIN_PATH", "django-admin/").strip("/") + "/"
+OTP_TOTP_ISSUER = "Baton"
+
+# Content-Security-Policy (django-csp) on every page: nothing inline, nothing from another
+# host. Scripts and styles are files under static/; a nonce where one is unavoidable.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
@@ -222,6 +283,23 @@ elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "memo
     raise ImproperlyConfigured(f"CELERY_BROKER_URL={CELERY_BROKER_URL!r} is not a supported broker URL.")
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The cache holds only counters that every web process must share (the password-reset
+# limit): Redis when it is configured, otherwise files under ./var (the embedded default).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "baton",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILE = str(VAR_DIR / "celerybeat-schedule")
 

@@ -1,0 +1,8 @@
+# Reserved for issue 15 (filled by the part that owns it).
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0007_audit_log")]
+
+    operations = []

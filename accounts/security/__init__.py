@@ -1,0 +1,1 @@
+"""Protection on the open internet: login lockout, the password-reset limit, sessions."""

@@ -1,0 +1,1 @@
+"""Two-factor sign-in: TOTP devices and one-time backup codes (django-otp)."""
