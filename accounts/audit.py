@@ -15,6 +15,7 @@ from accounts.models import AuditEntry, User
 
 class AuditAction(models.TextChoices):
     USER_INVITED = "user.invited", "User invited"
+    USER_INVITE_RESENT = "user.invite_resent", "Invitation sent again"
     USER_UPDATED = "user.updated", "User changed"
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_REACTIVATED = "user.reactivated", "User reactivated"

@@ -90,10 +90,13 @@ class OrganisationSettingsForm(forms.ModelForm):
             "gate_requires_context",
             "gate_min_contacts",
             "gate_requires_promises",
+            # Sign-in (accounts.two_factor).
+            "two_factor_required_for_staff",
         ]
         labels = {
             "gate_requires_context": "A won close needs the lead source and all four context fields",
             "gate_requires_promises": "A won close needs the promises listed (or “no promises were made”)",
+            "two_factor_required_for_staff": "Managers and admins must sign in with two-factor",
         }
 
 

@@ -64,6 +64,12 @@ class User(AbstractUser):
     wants_daily_digest = models.BooleanField(default=False)
     # Secret part of the user's iCalendar feed URL; rotating it revokes old subscriptions.
     feed_token = models.CharField(max_length=64, unique=True, default=_new_feed_token, editable=False)
+    # Set when an admin invites the user from the People page (accounts.people): the
+    # list tells "invited, never signed in" from an account made some other way.
+    invited_at = models.DateTimeField(null=True, blank=True, editable=False)
+    invited_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
@@ -79,11 +85,12 @@ class User(AbstractUser):
 
     @property
     def manager(self) -> User | None:
-        """Who receives this user's escalations: their team's manager (never themselves)."""
+        """Who receives this user's escalations: their team's manager (never themselves),
+        while active — a deactivated manager is never given work or told (issue 15)."""
         if self.team_id is None:
             return None
         manager = self.team.manager
-        return manager if manager is not None and manager.pk != self.pk else None
+        return manager if manager is not None and manager.pk != self.pk and manager.is_active else None
 
     @property
     def is_rep(self) -> bool:
@@ -162,6 +169,12 @@ class OrganisationSettings(models.Model):
         default=3,
         db_default=3,
         help_text="Days within which someone must log a contact after a customer said 'at risk'.",
+    )
+    # Sign-in (accounts.two_factor): whether managers and admins must use a second factor.
+    two_factor_required_for_staff = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Managers and admins must sign in with two-factor; they set it up at their next sign-in.",
     )
 
     class Meta:
@@ -267,6 +280,12 @@ class Contact(models.Model):
     external_id = models.CharField(max_length=100, blank=True, db_default="")
     pulse_opted_out_at = models.DateTimeField(
         null=True, blank=True, help_text="When the contact asked never to get a pulse e-mail again."
+    )
+    # Set by followups.services.personal_data.contact_erase: the personal fields are
+    # anonymised, the row stays (deals, meetings and pulses keep their shape), nothing is
+    # ever sent to it again and it cannot be edited back into life.
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an admin erased the contact's personal data."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -34,6 +34,9 @@ NAVIGATION: list[NavItem] = [
     NavItem("Imports", "handoffs:import_list", frozenset({Role.MANAGER, Role.ADMIN}), "upload"),
     NavItem("Webhooks", "followups:webhook_list", frozenset({Role.ADMIN}), "broadcast"),
     NavItem("Playbooks", "handoffs:playbook_list", frozenset({Role.ADMIN}), "list-check"),
+    NavItem("People", "people:list", frozenset({Role.ADMIN}), "people"),
+    NavItem("Teams", "people:team_list", frozenset({Role.ADMIN}), "diagram-3"),
+    NavItem("Audit log", "people:audit_log", frozenset({Role.ADMIN}), "journal-text"),
     NavItem("Settings", "accounts:org_settings", frozenset({Role.ADMIN}), "gear"),
 ]
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
-from accounts.access import account_editable_by, account_users_assignable_by, user_may_reassign, user_sells
-from accounts.choices import EventVerb
+from accounts.access import (
+    account_editable_by,
+    account_users_assignable_by,
+    has_role,
+    user_may_reassign,
+    user_sells,
+)
+from accounts.audit import AuditAction, audit_changes, audit_record, audit_snapshot
+from accounts.choices import EventVerb, Role
 from accounts.common.edits import bump_version, refuse_unknown_fields
 from accounts.models import Account, Contact, OrganisationSettings, OwnershipChange, TimelineEvent, User
 
@@ -78,10 +87,21 @@ def organisation_settings_update(*, actor: User, **values: Any) -> OrganisationS
     if not actor.is_admin_role:
         raise ValidationError("Only an admin may change the organisation's settings.")
     settings_row = OrganisationSettings.objects.select_for_update().get(pk=OrganisationSettings.load().pk)
+    before = audit_snapshot(settings_row, values)
     for field, value in values.items():
         setattr(settings_row, field, value)
     settings_row.full_clean()
     settings_row.save()
+    changes = audit_changes(before, audit_snapshot(settings_row, values))
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditAction.SETTINGS_UPDATED,
+            target_type="settings",
+            target_id=settings_row.pk,
+            target_label=str(settings_row),
+            changes=changes,
+        )
     return settings_row
 
 
@@ -224,6 +244,9 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
     refuse_unknown_fields(fields, CONTACT_FIELDS)
     Account.objects.select_for_update().filter(pk=contact.account_id).first()
     contact = Contact.objects.select_related("account").get(pk=contact.pk)
+    if contact.erased_at is not None:
+        # An erased person is not brought back by an edit, an API call or a CRM delivery.
+        raise ValidationError("This contact was erased: its details can no longer be changed.", code="erased")
     values = _strip_text(fields)
     changed = [field for field, value in values.items() if getattr(contact, field) != value]
     for field in changed:
@@ -239,4 +262,37 @@ def contact_update(*, actor: User, contact: Contact, **fields: Any) -> Contact:
             actor=actor,
             data={"contact_id": contact.pk, "fields": changed},
         )
+    return contact
+
+
+# The personal fields an erasure blanks (first and last name are replaced, not blanked:
+# the row is still listed, as "Erased contact #<id>").
+CONTACT_PERSONAL_FIELDS = ("title", "email", "phone", "external_source", "external_id")
+
+
+@transaction.atomic
+def contact_anonymise(*, actor: User, contact: Contact, now: datetime.datetime | None = None) -> Contact:
+    """The accounts side of erasing a contact (followups.services.personal_data.contact_erase
+    does the rest): the personal fields replaced or blanked, erased_at set, one timeline
+    event that names nobody. The row stays, so deals, meetings and pulses keep their shape;
+    with no e-mail address and erased_at set, nothing is ever sent to it again. Admins only."""
+    if not has_role(actor, [Role.ADMIN]):
+        raise PermissionDenied("Only an admin may erase a contact.")
+    contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
+    if contact.erased_at is not None:
+        raise ValidationError("This contact was erased already.", code="erased")
+    contact.first_name = "Erased"
+    contact.last_name = f"contact #{contact.pk}"
+    for field in CONTACT_PERSONAL_FIELDS:
+        setattr(contact, field, "")
+    contact.erased_at = now or timezone.now()
+    contact.full_clean()
+    contact.save(update_fields=["first_name", "last_name", *CONTACT_PERSONAL_FIELDS, "erased_at"])
+    event_record(
+        account=contact.account,
+        verb=EventVerb.CONTACT_UPDATED,
+        message=f"{contact} was erased: their personal data was removed.",
+        actor=actor,
+        data={"contact_id": contact.pk, "erased": True},
+    )
     return contact

@@ -4,16 +4,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.api.urls import account_urlpatterns
+from accounts.security.views import password_reset
 from accounts.views import favicon
 from followups.views import core as followups_views
 from handoffs.access import accounts_visible_to
-
-password_reset = auth_views.PasswordResetView.as_view(
-    subject_template_name="emails/password-reset-subject.txt",
-    email_template_name="emails/password-reset-body.txt",
-    html_email_template_name="emails/password-reset-body.html",
-    extra_context={"title": "Reset your password"},
-)
 
 urlpatterns = [
     path("", followups_views.home, name="home"),
@@ -54,7 +48,11 @@ urlpatterns = [
     path("api/v1/", include("handoffs.api.urls")),
     path("api/v1/", include("followups.api.urls")),
     path("me/", include("accounts.urls")),
+    # People, teams and the audit log (admins): /people/, /teams/, /audit/.
+    path("", include("accounts.people.urls")),
     path("", include("handoffs.urls")),
     path("", include("followups.urls")),
+    # The Django admin: for superusers signed in with two-factor only (admin.site is a
+    # BatonAdminSite: accounts.apps.BatonAdminConfig).
     path(settings.BATON_ADMIN_PATH, admin.site.urls),
 ]

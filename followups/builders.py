@@ -25,10 +25,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.choices import EventVerb
 from accounts.common.links import absolute_url
@@ -40,8 +43,9 @@ from followups.models import CustomerPulse, Notification, NotificationPreference
 from followups.selectors.pulse import pulse_token
 from followups.selectors.report import weekly_digest_context
 from handoffs.choices import HandoffStatus, MeetingStatus
-from handoffs.models import Handoff, Meeting, MeetingAttendee
-from handoffs.selectors.handoffs import customer_status_token
+from handoffs.models import CustomerLink, Handoff, Meeting, MeetingAttendee
+from handoffs.selectors.handoffs import customer_link_versions, customer_status_token
+from handoffs.services.customer_links import customer_link_mark_sent
 from handoffs.signals import MESSAGE_ABOUT_HANDOFF, MESSAGE_ABOUT_MEETING, handoff_event_version
 
 logger = logging.getLogger(__name__)
@@ -415,6 +419,11 @@ def _build_customer_summaries(rows: list[OutboxMessage]) -> list[Outcome]:
     meetings = _meetings(rows)
     outcomes: list[Outcome] = []
     promises_by_deal: dict[int, list] = {}
+    link_versions = customer_link_versions(
+        (meeting.handoff_id, row.contact_id)
+        for row in rows
+        if row.contact_id and (meeting := meetings.get(row.item_id)) is not None
+    )
     for row in rows:
         meeting = meetings.get(row.item_id)
         if meeting is None or meeting.status != MeetingStatus.HELD:
@@ -427,16 +436,25 @@ def _build_customer_summaries(rows: list[OutboxMessage]) -> list[Outcome]:
         handoff = meeting.handoff
         if handoff.deal_id not in promises_by_deal:
             promises_by_deal[handoff.deal_id] = list(handoff.deal.promises.order_by("id"))
-        token = customer_status_token(handoff_id=handoff.pk, contact_id=attendee.contact_id)
+        # The status link carries the contact's current link version; an attendee who is not
+        # on the deal, or whose link was revoked, gets the summary without a link.
+        version = link_versions.get((handoff.pk, attendee.contact_id))
+        status_url = ""
+        if version is not None:
+            token = customer_status_token(handoff_id=handoff.pk, contact_id=attendee.contact_id, version=version)
+            status_url = absolute_url(reverse("handoffs:customer_status", args=[token]))
         message_id = row.deterministic_message_id
         email = emails.customer_summary_email(
             meeting=meeting,
             contact=attendee.contact,
             promises=promises_by_deal[handoff.deal_id],
-            status_url=absolute_url(reverse("handoffs:customer_status", args=[token])),
+            status_url=status_url,
             message_id=message_id,
         )
-        outcomes.append(Envelope([row], message_id, email, on_sent=_summary_recorder(meeting, attendee.contact.email)))
+        on_sent = _summary_recorder(meeting, attendee.contact.email)
+        if version is not None:
+            on_sent = _both(on_sent, _link_sent_recorder(handoff.pk, attendee.contact_id, version))
+        outcomes.append(Envelope([row], message_id, email, on_sent=on_sent))
     return outcomes
 
 
@@ -578,21 +596,113 @@ def _build_pulses(rows: list[OutboxMessage]) -> list[Outcome]:
 
 
 def _build_user_invites(rows: list[OutboxMessage]) -> list[Outcome]:
-    """An invitation to a new user, with a link to set their password."""
-    return [Broken(rows, "Not built yet (issue 15).")]
+    """An invitation to a new user (kind user, item the user, version the moment of the
+    invitation), with a link to choose their password. The link is made now, at send
+    time, so a message that waited is not already expiring; it is Django's password-reset
+    token, void once the password is set or after PASSWORD_RESET_TIMEOUT. Skipped for
+    someone deactivated since, or who has a password or has signed in already."""
+    users = User.objects.select_related("team", "invited_by").in_bulk({row.item_id for row in rows})
+    outcomes: list[Outcome] = []
+    for row in rows:
+        user = users.get(row.item_id)
+        if user is None or row.recipient_id != user.pk:
+            outcomes.append(Skip([row], "No such user."))
+        elif not user.is_active:
+            outcomes.append(Skip([row], "The user is deactivated."))
+        elif user.has_usable_password() or user.last_login is not None:
+            outcomes.append(Skip([row], "The user has a password or has signed in already."))
+        elif not user.email:
+            outcomes.append(Skip([row], "The user has no e-mail address."))
+        else:
+            path = reverse(
+                "accounts:invite_accept",
+                kwargs={
+                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                    "token": default_token_generator.make_token(user),
+                },
+            )
+            message_id = row.deterministic_message_id
+            email = emails.user_invite_email(to=user, link=absolute_url(path), message_id=message_id)
+            outcomes.append(Envelope([row], message_id, email))
+    return outcomes
 
 
 def _build_password_resets(rows: list[OutboxMessage]) -> list[Outcome]:
-    """A link to choose a new password, asked for on the login page."""
-    return [Broken(rows, "Not built yet (issue 15).")]
+    """A link to choose a new password, asked for on the login page (kind user, item the
+    user). The token is made now, at send time: it is valid until the password (or the
+    last login) changes, or PASSWORD_RESET_TIMEOUT passes."""
+    outcomes: list[Outcome] = []
+    for row in rows:
+        user: User | None = row.recipient
+        if user is None or not user.is_active or not user.email:
+            outcomes.append(Skip([row], "The user is inactive or has no e-mail address."))
+            continue
+        path = reverse(
+            "password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+        message_id = row.deterministic_message_id
+        email = emails.password_reset_email(to=user, link=absolute_url(path), message_id=message_id)
+        outcomes.append(Envelope([row], message_id, email))
+    return outcomes
 
 
 # ---------------------------------------------------------------- customer links (issue 15)
 
 
+def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def record() -> None:
+        first()
+        second()
+
+    return record
+
+
+def _link_sent_recorder(handoff_id: int, contact_id: int, version: int) -> Callable[[], None]:
+    """The link's "last sent", written with the sent mark: the hand-off page then shows it active."""
+
+    def record() -> None:
+        customer_link_mark_sent(handoff_id=handoff_id, contact_id=contact_id, version=version, sent_at=timezone.now())
+
+    return record
+
+
 def _build_customer_links(rows: list[OutboxMessage]) -> list[Outcome]:
-    """A fresh status-page link for a customer contact, resent from the hand-off page."""
-    return [Broken(rows, "Not built yet (issue 15).")]
+    """A fresh status-page link for a customer contact, resent from the hand-off page
+    (kind customer_link, item the CustomerLink, version its version). Sent only while
+    that version is still the link's, not revoked, and the contact is still on the deal
+    with an e-mail address (handoffs.selectors.handoffs.customer_link_versions); the
+    token is signed now, so its days of validity count from the sending."""
+    links = CustomerLink.objects.select_related(
+        "contact", "handoff__deal__account", "handoff__rep", "handoff__delivery_owner"
+    ).in_bulk({row.item_id for row in rows})
+    current = customer_link_versions((link.handoff_id, link.contact_id) for link in links.values())
+    outcomes: list[Outcome] = []
+    for row in rows:
+        link = links.get(row.item_id)
+        if link is None or link.contact_id != row.contact_id:
+            outcomes.append(Skip([row], "The link no longer exists."))
+        elif link.version != row.version:
+            outcomes.append(Skip([row], f"Superseded: the link is at version {link.version} now."))
+        elif link.revoked_at is not None:
+            outcomes.append(Skip([row], "The link was revoked."))
+        elif current.get((link.handoff_id, link.contact_id)) != link.version:
+            outcomes.append(Skip([row], "The contact is no longer on the deal or has no e-mail address."))
+        else:
+            token = customer_status_token(handoff_id=link.handoff_id, contact_id=link.contact_id, version=link.version)
+            message_id = row.deterministic_message_id
+            email = emails.customer_link_email(
+                handoff=link.handoff,
+                contact=link.contact,
+                status_url=absolute_url(reverse("handoffs:customer_status", args=[token])),
+                message_id=message_id,
+            )
+            on_sent = _link_sent_recorder(link.handoff_id, link.contact_id, link.version)
+            outcomes.append(Envelope([row], message_id, email, on_sent=on_sent))
+    return outcomes
 
 
 BUILDERS: dict[str, Callable[[list[OutboxMessage]], list[Outcome]]] = {

@@ -456,3 +456,63 @@ def pulse_email(*, pulse: CustomerPulse, links: PulseLinks, link_days: int, mess
         sender_name=str(rep),
         reply_to=rep.email,
     )
+
+
+# password reset (issue 15) -------------------------------------------------------------
+
+
+def password_reset_email(*, to: User, link: str, message_id: str) -> EmailMultiAlternatives:
+    """The link to choose a new password, asked for on the login page; `link` is made
+    when the message is sent, so a message delayed by a mail-server outage still works."""
+    return render_email(
+        "password-reset", to=addressee_for_user(to), context={"user": to, "link": link}, message_id=message_id
+    )
+
+
+# customer link (issue 15) ---------------------------------------------------------------
+
+
+def customer_link_email(
+    *, handoff: Handoff, contact: Contact, status_url: str, message_id: str
+) -> EmailMultiAlternatives:
+    """A fresh link to the customer's status page, sent from the hand-off page; from the
+    rep (replies go to them), in their zone. `status_url` is made when it is sent."""
+    rep = handoff.rep
+    return render_email(
+        "customer-link",
+        to=addressee_for_contact(contact, zone_of=rep),
+        context={
+            "contact": contact,
+            "handoff": handoff,
+            "account": handoff.deal.account,
+            "rep": rep,
+            "owner": handoff.delivery_owner,
+            "status_url": status_url,
+            "link_days": settings.BATON_CUSTOMER_LINK_DAYS,
+        },
+        message_id=message_id,
+        sender_name=str(rep),
+        reply_to=rep.email,
+    )
+
+
+# invitation (issue 15) -----------------------------------------------------------------
+
+
+def user_invite_email(*, to: User, link: str, message_id: str) -> EmailMultiAlternatives:
+    """To someone an admin invited: who invited them, their role and team, and the link
+    (made at send time) to choose their password; it works once, for a few days."""
+    return render_email(
+        "user-invite",
+        to=addressee_for_user(to),
+        context={
+            "user": to,
+            "invited_by": to.invited_by,
+            "role": to.get_role_display(),
+            "team": to.team,
+            "link": link,
+            "link_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+            "login_url": absolute_url(reverse("login")),
+        },
+        message_id=message_id,
+    )

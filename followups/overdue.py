@@ -20,14 +20,14 @@ import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.common.links import url_for_each
-from accounts.models import OrganisationSettings
+from accounts.models import OrganisationSettings, User
 from followups import lateness
 from followups.choices import ReminderKind
 from followups.models import CheckIn
@@ -47,11 +47,17 @@ class OverdueRule:
 
     def candidates(self, queryset: QuerySet | None = None) -> QuerySet:
         """(overdue_item, overdue_owner) of every overdue item with an owner; of
-        `queryset` (one of changed_since's) if given."""
+        `queryset` (one of changed_since's) if given. The one place a reminder's
+        recipient is decided: the item's owner, or, if that person was deactivated,
+        their team's manager (active_recipient); None if neither."""
         return (
             (self.queryset if queryset is None else queryset)
-            .annotate(overdue_owner=self.owner)
-            .filter(overdue_owner__isnull=False)
+            .annotate(overdue_holder=self.owner)
+            .annotate(overdue_owner=active_recipient("overdue_holder"))
+            # On the holder, not the recipient: the recipient's probes are read once, in
+            # the SELECT; an item whose deactivated holder has no manager comes out with no
+            # recipient, and the scan's INSERT leaves it out (`overdue_owner IS NOT NULL`).
+            .filter(overdue_holder__isnull=False)
             .order_by()
             .values(overdue_item=F("pk"), overdue_owner=F("overdue_owner"))
         )
@@ -60,6 +66,25 @@ class OverdueRule:
         """The overdue items a row of which (the item's, or another its rule reads) was
         saved after `since`: one queryset per table, each read through its own index."""
         return [self.queryset.filter(condition) for condition in self.changes(since)]
+
+
+def active_recipient(holder: str) -> Expression:
+    """Who is reminded of an item held by the user in the annotation `holder`: that user
+    while active; once deactivated (issue 15), their team's manager if active and not
+    themselves — their open work waits on the manager's reassigning it
+    (followups:open_work) — else nobody. Two primary-key probes per overdue item."""
+    holder_ref = OuterRef(holder)
+    manager_of_inactive = (
+        User.objects.filter(pk=holder_ref, is_active=False, team__manager__is_active=True)
+        .exclude(team__manager_id=holder_ref)
+        .order_by()
+        .values("team__manager_id")[:1]
+    )
+    return Case(
+        When(Exists(User.objects.filter(pk=holder_ref, is_active=True).order_by()), then=F(holder)),
+        default=Subquery(manager_of_inactive),
+        output_field=BigIntegerField(),
+    )
 
 
 def _today() -> datetime.date:

@@ -6,7 +6,9 @@ from followups.views import calendar_feed as calendar_feed_views
 from followups.views import checkins as checkin_views
 from followups.views import dashboard as dashboard_views
 from followups.views import notifications as notification_views
+from followups.views import open_work as open_work_views
 from followups.views import outbox as outbox_views
+from followups.views import personal_data as personal_data_views
 from followups.views import pulse as pulse_views
 from followups.views import report as report_views
 from followups.views import webhooks as webhook_views
@@ -65,4 +67,36 @@ webhook_urlpatterns: list = [
     path("webhooks/deliveries/<int:pk>/replay/", webhook_views.webhook_replay_view, name="webhook_replay"),
 ]
 
-urlpatterns = checkin_urlpatterns + reminder_urlpatterns + report_urlpatterns + pulse_urlpatterns + webhook_urlpatterns
+# A contact's personal data (admins): the page, the JSON export, the erasure (issue 15).
+personal_data_urlpatterns: list = [
+    path(
+        "contacts/<int:contact_id>/personal-data/",
+        personal_data_views.contact_personal_data_page,
+        name="contact_personal_data",
+    ),
+    path(
+        "contacts/<int:contact_id>/personal-data/export.json",
+        personal_data_views.contact_personal_data_export_view,
+        name="contact_personal_data_export",
+    ),
+    path(
+        "contacts/<int:contact_id>/personal-data/erase/",
+        personal_data_views.contact_erase_view,
+        name="contact_erase",
+    ),
+]
+
+# A person's open work (a deactivated user's), for their manager or an admin to reassign.
+open_work_urlpatterns: list = [
+    path("people/<int:user_id>/open-work/", open_work_views.open_work, name="open_work"),
+]
+
+urlpatterns = (
+    checkin_urlpatterns
+    + reminder_urlpatterns
+    + report_urlpatterns
+    + pulse_urlpatterns
+    + webhook_urlpatterns
+    + open_work_urlpatterns
+)
+urlpatterns += personal_data_urlpatterns

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower, Now
+from django.utils import timezone
 
 from accounts.models import Account, Contact, Team, TimelineEvent
 from handoffs.choices import (
@@ -602,3 +603,50 @@ class ImportRejectedRow(models.Model):
 
     def __str__(self) -> str:
         return f"Line {self.line}: {self.reason}"
+
+
+class CustomerLink(models.Model):
+    """The customer status link of one contact of a hand-off (issue 15), so that it can be
+    revoked and resent. The signed token carries `version`; it opens the status page only
+    while it names the current version, the link is not revoked, it is younger than
+    settings.BATON_CUSTOMER_LINK_DAYS and the contact is still on the deal
+    (handoffs.selectors.handoffs.customer_status_for_token). Revoking or sending a fresh
+    link bumps the version, so every token sent before is dead at once.
+
+    No row yet means version 1, never revoked: the links that customer summaries carried
+    before rows existed keep working until someone revokes or replaces them. The row is
+    written on the first revoke, fresh link or sent summary."""
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="customer_links")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="customer_links")
+    version = models.PositiveIntegerField(default=1, help_text="The only version whose tokens are valid.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(
+        default=timezone.now, help_text="When the current version was made (revoked or sent afresh)."
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an e-mail carrying the current version was last sent."
+    )
+
+    class Meta:
+        ordering = ["handoff", "contact"]
+        constraints = [
+            models.UniqueConstraint(fields=["handoff", "contact"], name="customer_link_once"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="customer_link_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Status link of {self.contact} for hand-off #{self.handoff_id} (v{self.version})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def sent_since_issued(self) -> bool:
+        """Whether the current version reached the contact (not only queued)."""
+        return self.last_sent_at is not None and self.last_sent_at >= self.issued_at

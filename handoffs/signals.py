@@ -90,6 +90,8 @@ MESSAGE_PURPOSES = (
 )
 MESSAGE_ABOUT_MEETING = "meeting"  # item_id names a Meeting
 MESSAGE_ABOUT_HANDOFF = "handoff"  # item_id names a Handoff
+MESSAGE_ABOUT_CUSTOMER_LINK = "customer_link"  # item_id names a CustomerLink (issue 15)
+MESSAGE_CUSTOMER_LINK = "customer_link"  # a fresh status link, to one customer contact (issue 15)
 
 
 # The events of domain_event (the values are followups.choices.WebhookEvent's), and the

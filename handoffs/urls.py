@@ -66,6 +66,17 @@ handoff_urlpatterns: list = [
     path("playbooks/new/", playbook_views.playbook_create, name="playbook_create"),
     path("playbooks/<int:pk>/", playbook_views.playbook_edit, name="playbook_edit"),
     path("status/<str:token>/", customer_views.customer_status, name="customer_status"),
+    path("handoffs/<int:pk>/customer-links/", customer_views.customer_links, name="customer_links"),
+    path(
+        "handoffs/<int:pk>/customer-links/<int:contact_pk>/revoke/",
+        customer_views.customer_link_revoke_view,
+        name="customer_link_revoke",
+    ),
+    path(
+        "handoffs/<int:pk>/customer-links/<int:contact_pk>/send/",
+        customer_views.customer_link_send_view,
+        name="customer_link_send",
+    ),
 ]
 
 # Promises through delivery (the add form is the deal page's, above).

@@ -17,6 +17,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.choices import Role
+from accounts.security.throttle import throttles_reset
 from tests.factories import TeamFactory, UserFactory
 
 pytest_plugins = ["tests.pinned_clock"]
@@ -36,6 +37,13 @@ def _redis_reachable(url: str) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_forgotten():
+    """Each test starts with no rate-limit counters (accounts.security.throttle): they live
+    in the shared cache (Redis), which outlives a test's rolled-back database."""
+    throttles_reset()
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ Redis. production.py and test.py start from here; nothing exists only in product
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from config.env import (
@@ -32,7 +33,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a site for superusers signed in with two-factor only.
+    "accounts.apps.BatonAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -91,7 +93,7 @@ MIDDLEWARE = [
 # django-axes first: it refuses a locked-out username or address before any password is
 # checked (accounts.security.lockout holds the rest of the login protection).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "accounts.security.lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -158,9 +160,23 @@ BATON_SESSION_IDLE_SECONDS = env_int("BATON_SESSION_IDLE_SECONDS", 12 * 3600, mi
 # web process. Password reset has its own limit (accounts.security.throttle).
 AXES_FAILURE_LIMIT = env_int("BATON_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_MINUTES = env_int("BATON_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_HANDLER = "accounts.security.lockout.LoginAttemptHandler"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A correct password clears that username's failures (not the address's: see the handler).
 AXES_RESET_ON_SUCCESS = True
+# The login page again, status 429, one message whether the username exists or not.
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Failures are counted by address; behind a reverse proxy (or a load balancer) every
+# request comes from the proxy's address, so say how many proxies append to
+# X-Forwarded-For in front of Baton (0: none, REMOTE_ADDR is the client).
+BATON_TRUSTED_PROXY_COUNT = env_int("BATON_TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.security.lockout.client_address"
+AXES_USERNAME_CALLABLE = "accounts.security.lockout.attempted_username"
+# A superuser may lift a lockout early in the Django admin (Access attempts → delete), or
+# anyone with the shell: `manage.py axes_reset_username <name>` / `axes_reset_ip <addr>`.
+AXES_ENABLE_ADMIN = True
 BATON_PASSWORD_RESET_LIMIT = env_int("BATON_PASSWORD_RESET_LIMIT", 5, minimum=1)
 BATON_PASSWORD_RESET_WINDOW_MINUTES = env_int("BATON_PASSWORD_RESET_WINDOW_MINUTES", 60, minimum=1)
 
@@ -169,7 +185,12 @@ BATON_ADMIN_PATH = env_str("BATON_ADMIN_PATH", "django-admin/").strip("/") + "/"
 OTP_TOTP_ISSUER = "Baton"
 
 # Content-Security-Policy (django-csp) on every page: nothing inline, nothing from another
-# host. Scripts and styles are files under static/; a nonce where one is unavoidable.
+# host. Scripts and styles are files under static/ (behaviours as data attributes handled
+# in static/js/baton.js; htmx's indicator styles in baton.css). No page needs a nonce or a
+# relaxation: Swagger UI (/api/v1/docs/) runs from its vendored bundle, Django's admin has
+# no inline code, Chart.js reads its data from json_script (not executed, so not refused).
+# tests/browser/test_csp_every_page.py crawls every page as each role and fails on any
+# violation; tests/test_csp.py checks the header and every template's source.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -54,7 +54,8 @@ def pulse_for_token(token: str) -> PulseLink:
         CustomerPulse.objects.select_related(
             "contact", "account", "checkin__rep", "checkin__handoff__deal", "checkin__handoff__delivery_owner"
         )
-        .filter(pk=pulse_id, contact_id=contact_id)
+        # An erased contact's link names nothing (followups.services.personal_data).
+        .filter(pk=pulse_id, contact_id=contact_id, contact__erased_at__isnull=True)
         .first()
     )
     if pulse is None:

@@ -116,6 +116,10 @@ def outbox_enqueue(
     rows = []
     for person in recipients:
         is_contact = isinstance(person, Contact)
+        if is_contact and (person.erased_at is not None or not person.email):
+            # An erased contact (followups.services.personal_data) is never written to again;
+            # one without an address cannot be.
+            continue
         due = send_after(person) if (send_after is not None and not is_contact) else now
         rows.append(
             OutboxMessage(

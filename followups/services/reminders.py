@@ -336,9 +336,10 @@ def _insert_escalations(
     previous = eligible.filter(item_id__in=rule.queryset.values("pk"))
     inserted = 0
     if to_level == ReminderLevel.MANAGER:
-        # The owner's manager, unless the owner has none or is their own manager.
+        # The owner's manager, unless the owner has none, is their own manager, or the
+        # manager was deactivated (issue 15: nobody inactive is reminded).
         rows = (
-            previous.filter(recipient__team__manager_id__isnull=False)
+            previous.filter(recipient__team__manager_id__isnull=False, recipient__team__manager__is_active=True)
             .exclude(recipient__team__manager_id=F("recipient_id"))
             .values(overdue_item=F("item_id"), overdue_owner=F("recipient__team__manager_id"))
         )

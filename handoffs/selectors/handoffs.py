@@ -1,10 +1,11 @@
 """Reads of hand-offs: the list pages, the detail page and the customer's signed status
-link, each scoped to the hand-offs the user may read (handoffs.access.handoffs_visible_to,
+link (and whether it is still valid: handoffs.models.CustomerLink), each scoped to the hand-offs the user may read (handoffs.access.handoffs_visible_to,
 which also says who may manage and work a hand-off)."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -27,7 +28,16 @@ from accounts.models import Contact, OrganisationSettings, User
 from handoffs import lateness
 from handoffs.access import handoffs_visible_to
 from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus
-from handoffs.models import DealContact, Handoff, HandoffStep, Meeting, MeetingAttendee, Playbook, Promise
+from handoffs.models import (
+    CustomerLink,
+    DealContact,
+    Handoff,
+    HandoffStep,
+    Meeting,
+    MeetingAttendee,
+    Playbook,
+    Promise,
+)
 from handoffs.selectors.promises import promises_for_page
 
 CUSTOMER_LINK_SALT = "handoffs.customer_status"
@@ -229,9 +239,101 @@ def playbook_list() -> QuerySet[Playbook]:
 # --- the customer's status page ------------------------------------------------------
 
 
-def customer_status_token(*, handoff_id: int, contact_id: int) -> str:
-    """A signed, timestamped token naming the hand-off and the contact it was sent to."""
-    return signing.TimestampSigner(salt=CUSTOMER_LINK_SALT).sign_object({"h": handoff_id, "c": contact_id})
+# Tokens signed before links had versions (customer summaries sent before issue 15)
+# carry no "v". They are read as version 1, the version a link has until someone
+# revokes or replaces it: refusing them would break, on the day this shipped, every
+# link customers hold, with nothing they could do about it; read as version 1 they still
+# expire, still die when the contact leaves the deal, and die at the first revoke or
+# fresh link like any other.
+LEGACY_TOKEN_VERSION = 1
+
+
+def _customer_link_signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=CUSTOMER_LINK_SALT)
+
+
+def customer_status_token(*, handoff_id: int, contact_id: int, version: int = LEGACY_TOKEN_VERSION) -> str:
+    """A signed, timestamped token naming the hand-off, the contact it is sent to and the
+    version of their CustomerLink: valid while that version is current (see
+    customer_status_for_token). Make it when the e-mail is sent, so that its days of
+    validity count from then."""
+    return _customer_link_signer().sign_object({"h": handoff_id, "c": contact_id, "v": version})
+
+
+def customer_link_versions(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """For each (hand-off id, contact id) whose status link may be valid now, the version a
+    token must carry: the contact is still on the hand-off's deal, not erased, has an
+    e-mail address, and the link is not revoked (no CustomerLink row yet: version 1).
+    Pairs left out have no valid link. The one rule of the status page, the customer
+    summary and the fresh-link e-mail; three queries whatever the number of pairs."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    handoff_ids = {handoff_id for handoff_id, _ in pairs}
+    contact_ids = {contact_id for _, contact_id in pairs}
+    deal_of = dict(Handoff.objects.filter(pk__in=handoff_ids).values_list("pk", "deal_id"))
+    on_deal = set(
+        DealContact.objects.filter(
+            deal_id__in=set(deal_of.values()), contact_id__in=contact_ids, contact__erased_at__isnull=True
+        )
+        .exclude(contact__email="")
+        .values_list("deal_id", "contact_id")
+    )
+    links = {
+        (link.handoff_id, link.contact_id): link
+        for link in CustomerLink.objects.filter(handoff_id__in=handoff_ids, contact_id__in=contact_ids)
+    }
+    versions = {}
+    for handoff_id, contact_id in pairs:
+        if handoff_id not in deal_of or (deal_of[handoff_id], contact_id) not in on_deal:
+            continue
+        link = links.get((handoff_id, contact_id))
+        if link is None:
+            versions[(handoff_id, contact_id)] = LEGACY_TOKEN_VERSION
+        elif link.revoked_at is None:
+            versions[(handoff_id, contact_id)] = link.version
+    return versions
+
+
+@dataclass(frozen=True)
+class CustomerLinkRow:
+    """One contact on the hand-off page's "Customer links" card, with their link (None:
+    no row yet, so never sent from Baton since links had rows)."""
+
+    contact: Contact
+    link: CustomerLink | None
+
+    @property
+    def state(self) -> str:
+        """never_sent, queued (a fresh link not yet e-mailed), active or revoked."""
+        if self.link is None:
+            return "never_sent"
+        if self.link.revoked_at is not None:
+            return "revoked"
+        if self.link.sent_since_issued:
+            return "active"
+        return "queued" if self.link.version > LEGACY_TOKEN_VERSION else "never_sent"
+
+
+def customer_link_rows(handoff: Handoff) -> list[CustomerLinkRow]:
+    """The deal's contacts who can receive a link (an e-mail address, not erased), in name
+    order, each with their link: two queries."""
+    contacts = list(
+        Contact.objects.filter(deal_roles__deal_id=handoff.deal_id, erased_at__isnull=True)
+        .exclude(email="")
+        .order_by("first_name", "last_name", "pk")
+        .distinct()
+    )
+    links = {
+        link.contact_id: link
+        for link in CustomerLink.objects.filter(handoff=handoff, contact__in=contacts).select_related("revoked_by")
+    }
+    return [CustomerLinkRow(contact=contact, link=links.get(contact.pk)) for contact in contacts]
+
+
+def customer_link_contact(handoff: Handoff, contact_id: int) -> Contact:
+    """A contact on the hand-off's deal, for a link action (404 for anyone else)."""
+    return get_object_or_404(Contact, pk=contact_id, deal_roles__deal_id=handoff.deal_id)
 
 
 @dataclass(frozen=True)
@@ -267,24 +369,47 @@ class CustomerStatus:
     promises: list[CustomerPromise]
 
 
-def customer_status_for_token(token: str) -> CustomerStatus | None:
-    """What the customer may see through `token`, or None if the token is forged,
-    expired (settings.BATON_CUSTOMER_LINK_DAYS) or names nothing that exists."""
+@dataclass(frozen=True)
+class CustomerLinkRefused:
+    """A status link that shows nothing: forged, expired, revoked, replaced, or its
+    contact is no longer on the deal — one answer for all, so that the page tells no
+    one which. `ask` names who can send a new link, when the token is ours (a good
+    signature); nobody for a forged one."""
+
+    ask: tuple[User, ...] = ()
+
+
+def _who_to_ask(handoff: Handoff) -> tuple[User, ...]:
+    return tuple(person for person in (handoff.rep, handoff.delivery_owner) if person is not None)
+
+
+def customer_status_for_token(token: str) -> CustomerStatus | CustomerLinkRefused:
+    """What the customer may see through `token`, or why not (CustomerLinkRefused): the
+    signature, the age (settings.BATON_CUSTOMER_LINK_DAYS), the link's current version
+    and the contact's place on the deal (customer_link_versions) must all hold."""
+    signer = _customer_link_signer()
     try:
-        payload = signing.TimestampSigner(salt=CUSTOMER_LINK_SALT).unsign_object(
-            token, max_age=datetime.timedelta(days=settings.BATON_CUSTOMER_LINK_DAYS)
-        )
+        try:
+            payload = signer.unsign_object(token, max_age=datetime.timedelta(days=settings.BATON_CUSTOMER_LINK_DAYS))
+            expired = False
+        except signing.SignatureExpired:
+            # Ours, only too old: read it anyway, to name who can send a new one.
+            payload = signer.unsign_object(token)
+            expired = True
         handoff_id, contact_id = int(payload["h"]), int(payload["c"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        return None
+        version = int(payload.get("v", LEGACY_TOKEN_VERSION))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        return CustomerLinkRefused()
     handoff = (
         Handoff.objects.select_related("deal", "deal__account", "delivery_owner", "rep").filter(pk=handoff_id).first()
     )
     if handoff is None:
-        return None
-    contact = Contact.objects.filter(pk=contact_id, account_id=handoff.deal.account_id).first()
-    if contact is None:
-        return None
+        return CustomerLinkRefused()
+    if expired or customer_link_versions([(handoff_id, contact_id)]).get((handoff_id, contact_id)) != version:
+        return CustomerLinkRefused(ask=_who_to_ask(handoff))
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:  # deleted a moment ago
+        return CustomerLinkRefused(ask=_who_to_ask(handoff))
     next_meeting = (
         handoff.meetings.filter(status=MeetingStatus.SCHEDULED, starts_at__gte=timezone.now())
         .order_by("starts_at")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from accounts.audit import AuditAction, audit_changes, audit_record, audit_snapshot
 from accounts.common.edits import bump_version
 from accounts.models import User
 from handoffs.models import Playbook, PlaybookStep
@@ -54,6 +55,19 @@ def _write_steps(playbook: Playbook, steps: Iterable[StepSpec]) -> None:
     PlaybookStep.objects.bulk_create(rows)
 
 
+PLAYBOOK_AUDITED_FIELDS = ("name", "segment", "is_default", "is_active", "checkin_cadence")
+
+
+def _audit_snapshot(playbook: Playbook) -> dict:
+    """The playbook as the audit log keeps it: its fields and its steps, one line each."""
+    snapshot = audit_snapshot(playbook, PLAYBOOK_AUDITED_FIELDS)
+    snapshot["steps"] = [
+        f"{step.title} ({step.owner_role}, day {step.due_offset_days}{'' if step.required else ', optional'})"
+        for step in playbook.steps.order_by("position")
+    ]
+    return snapshot
+
+
 def _make_default(playbook: Playbook) -> None:
     # The partial unique constraint allows one default: unset the old one first.
     Playbook.objects.filter(is_default=True).exclude(pk=playbook.pk).update(is_default=False)
@@ -82,6 +96,14 @@ def playbook_create(
     playbook.full_clean()
     playbook.save()
     _write_steps(playbook, steps)
+    audit_record(
+        actor=actor,
+        action=AuditAction.PLAYBOOK_CREATED,
+        target_type="playbook",
+        target_id=playbook.pk,
+        target_label=playbook.name,
+        changes={field: [None, value] for field, value in _audit_snapshot(playbook).items()},
+    )
     return playbook
 
 
@@ -103,6 +125,7 @@ def playbook_update(
     _require_admin(actor)
     bump_version(Playbook, pk=playbook.pk, expected_version=expected_version, what="This playbook")
     locked = Playbook.objects.select_for_update().get(pk=playbook.pk)
+    before = _audit_snapshot(locked)
     if locked.is_default and not is_default:
         raise ValidationError({"is_default": "Make another playbook the default instead: one must be."})
     if is_default and not is_active:
@@ -117,4 +140,14 @@ def playbook_update(
     locked.full_clean()
     locked.save()
     _write_steps(locked, steps)
+    changes = audit_changes(before, _audit_snapshot(locked))
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditAction.PLAYBOOK_UPDATED,
+            target_type="playbook",
+            target_id=locked.pk,
+            target_label=locked.name,
+            changes=changes,
+        )
     return locked

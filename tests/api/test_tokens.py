@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_static.models import StaticDevice
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
@@ -161,7 +163,13 @@ def test_the_profile_page_shows_a_form_error_for_an_empty_name(client_for, rep):
 
 def test_an_admin_revokes_tokens_from_the_admin_site(client_for, admin_user, rep):
     token = api_token_create(user=rep, name="left the company").token
-    response = client_for(admin_user).post(
+    client = client_for(admin_user)
+    # The Django admin is for superusers whose session passed two-factor (issue 15).
+    device = StaticDevice.objects.create(user=admin_user, name="Backup codes", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    response = client.post(
         reverse("admin:accounts_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
     )
     assert response.status_code == 302

@@ -96,7 +96,9 @@ def test_a_won_deal_is_handed_off_through_a_three_way_meeting(page, login_as, li
 
     # when: the meeting has taken place, the rep records it and confirms the promise
     with time_machine.travel(starts_at + datetime.timedelta(hours=1), tick=True):
-        page.reload()
+        # A day later the session has idled out (issue 15): the rep signs in again.
+        login_as(rep)
+        page.goto(f"/handoffs/{handoff.pk}/")
         page.get_by_role("link", name="Record the meeting").click()
         page.get_by_label("What was agreed").fill("Kick-off on Monday; 300 trucks live by 1 March.")
         page.get_by_test_id("promise-review").get_by_label("Confirmed").check()

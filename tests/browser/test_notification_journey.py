@@ -39,7 +39,7 @@ def test_a_rep_sees_the_reminder_in_the_bell_reads_it_and_turns_that_email_off(p
     row.get_by_role("button", name="Mark read").click()
     # then: the row is read and the bell counts one, without reloading the page
     row.get_by_role("button", name="Mark read").wait_for(state="detached")
-    page.wait_for_function("document.querySelector('[data-testid=bell-count]').innerText === '1'")
+    page.wait_for_function("() => document.querySelector('[data-testid=bell-count]').innerText === '1'")
     # when: mark all read
     page.get_by_role("button", name="Mark all read").click()
     page.get_by_text("All caught up").wait_for()

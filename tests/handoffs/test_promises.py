@@ -24,7 +24,7 @@ from handoffs.services.promises import (
     promise_mark_kept,
     promise_renegotiate,
 )
-from tests.factories import ContactFactory, DealFactory, HandoffFactory, PromiseFactory, UserFactory
+from tests.factories import DealContactFactory, DealFactory, HandoffFactory, PromiseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -435,7 +435,8 @@ def test_the_customer_sees_each_promise_state_and_what_they_were_told_but_no_int
     promise_mark_broken(
         actor=delivery_lead, promise=broken, reason="Internal: we under-staffed it", customer_told="Live by 15 July"
     )
-    contact = ContactFactory(account=deal.account)
+    # A status link opens only for a contact still on the deal (issue 15).
+    contact = DealContactFactory(deal=deal).contact
     token = customer_status_token(handoff_id=deal.handoff.pk, contact_id=contact.pk)
     # when
     page = client.get(reverse("handoffs:customer_status", args=[token])).content.decode()
