@@ -175,11 +175,19 @@ def mentioning_import_files(mentions: Mentions):
 
 
 class _BytesPosition(Func):
-    """PostgreSQL's position(needle in haystack) on bytea: where a byte string starts, 0 if absent."""
+    """Where a byte string (needle) starts in another (haystack), 0 if absent: PostgreSQL's
+    position(needle in haystack) on bytea; SQLite's instr(haystack, needle) on blobs (the
+    database `make run` uses)."""
 
     function = "position"
     arg_joiner = " in "
     output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        needle, haystack = self.get_source_expressions()
+        needle_sql, needle_params = compiler.compile(needle)
+        haystack_sql, haystack_params = compiler.compile(haystack)
+        return f"instr({haystack_sql}, {needle_sql})", (*haystack_params, *needle_params)
 
 
 # --- the document ---------------------------------------------------------------------
