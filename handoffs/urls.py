@@ -120,4 +120,12 @@ import_urlpatterns: list = [
     path("imports/<int:pk>/rejected.csv", import_views.import_rejects_csv, name="import_rejects"),
 ]
 
+# Global search: the page and the top bar's dropdown (issue 16).
+from handoffs.views import search as search_views  # noqa: E402
+
+search_urlpatterns: list = [
+    path("search/", search_views.search, name="search"),
+]
+
 urlpatterns = deal_urlpatterns + handoff_urlpatterns + promise_urlpatterns + inbound_urlpatterns + import_urlpatterns
+urlpatterns += search_urlpatterns

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 
+from axes.attempts import get_cool_off_threshold
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_username, get_cool_off
+from axes.helpers import get_client_ip_address, get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Sum
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -41,12 +43,30 @@ class LoginAttemptHandler(AxesDatabaseHandler):
     as themselves, and start again from nothing. A correct password proves only that
     username: its failures go, and the address keeps counting the others."""
 
+    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        """The failures that count against this sign-in, on the username's scale: an
+        address may fail BATON_LOGIN_ADDRESS_FAILURE_LIMIT times (20) — an office behind
+        one address must not be locked out by one person mistyping five times — a username
+        AXES_FAILURE_LIMIT times (5). Axes compares one number with one limit, so the
+        address's count is scaled to the username's limit."""
+        since = get_cool_off_threshold(request)
+        username = get_client_username(request, credentials)
+        address = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+        by_username = _failures(AccessAttempt.objects.filter(username=username, attempt_time__gte=since))
+        by_address = _failures(AccessAttempt.objects.filter(ip_address=address, attempt_time__gte=since))
+        limit, address_limit = settings.AXES_FAILURE_LIMIT, settings.BATON_LOGIN_ADDRESS_FAILURE_LIMIT
+        return max(by_username if username else 0, by_address * limit // address_limit if address else 0)
+
     def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
         username = get_client_username(request, credentials)
         if not username:
             return 0
         count, _ = AccessAttempt.objects.filter(username=username).delete()
         return count
+
+
+def _failures(attempts) -> int:
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
 
 
 class LoginLockoutBackend(AxesStandaloneBackend):

@@ -159,6 +159,8 @@ BATON_SESSION_IDLE_SECONDS = env_int("BATON_SESSION_IDLE_SECONDS", 12 * 3600, mi
 # row is locked out until the cool-off ends; the state is in the database, shared by every
 # web process. Password reset has its own limit (accounts.security.throttle).
 AXES_FAILURE_LIMIT = env_int("BATON_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+# An address (an office behind one NAT) may fail more often than one username.
+BATON_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("BATON_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 AXES_COOLOFF_MINUTES = env_int("BATON_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_HANDLER = "accounts.security.lockout.LoginAttemptHandler"

@@ -1,0 +1,166 @@
+"""Global search (issue 16): the deals, accounts, contacts and hand-offs a user may see
+whose words contain what they typed.
+
+The contract:
+- **Visibility** is handoffs.access, the one rule of every page: deals_visible_to,
+  accounts_visible_to, handoffs_visible_to; a contact is visible through its account.
+  A URL a search result links to therefore never answers 404 to the user who saw it.
+- **Matching**: the query is split into words (at most MAX_WORDS); a row matches when
+  every word is a case-insensitive substring of one of its searched fields, so "hana ito"
+  finds Hana Ito and "fleet roll" finds "Fleet tracking roll-out". Searched fields: a
+  deal's title; an account's name and domain; a contact's first and last name and
+  e-mail; a hand-off's deal title and account name. An erased contact's fields hold only
+  "Erased contact #<id>" (accounts.services.contact_anonymise), so its old name and
+  e-mail never match, and it is shown by that name.
+- **Indexes**: `icontains` is `UPPER(col::text) LIKE UPPER('%word%')` on PostgreSQL;
+  migration handoffs 0015 adds trigram GIN indexes on exactly those expressions, so a
+  word of three characters or more is answered by an index, not a scan. SQLite (make
+  run) runs the same queries without them.
+- **Relevance**: exact matches first, then prefixes of the whole query, then the rest;
+  within each, deals and hand-offs by recency, accounts and contacts by name.
+- **Cost**: one query per kind (four; for a manager plus the read of their teams that
+  each visibility rule makes), whatever the number of rows; a query shorter than
+  MIN_QUERY_LENGTH runs none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import and_, or_
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Concat
+
+from accounts.models import Account, Contact, User
+from handoffs.access import accounts_visible_to, deals_visible_to, handoffs_visible_to
+from handoffs.models import Deal, Handoff
+
+MIN_QUERY_LENGTH = 2
+# A query is what a person types into a box, not a document: longer input is cut, so a
+# pasted paragraph cannot become a forty-way AND of LIKE scans.
+MAX_QUERY_LENGTH = 100
+MAX_WORDS = 5
+
+# Relevance tiers, lowest first.
+_EXACT, _PREFIX, _CONTAINS = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """What search_everything found, grouped by kind, each group at most `limit` rows."""
+
+    query: str
+    too_short: bool = False
+    deals: list[Deal] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    handoffs: list[Handoff] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.deals) + len(self.accounts) + len(self.contacts) + len(self.handoffs)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.count == 0
+
+
+def normalise_query(query: str | None) -> str:
+    """The query as searched: surrounding and repeated spaces dropped, cut to its maximum."""
+    return " ".join((query or "").split())[:MAX_QUERY_LENGTH].strip()
+
+
+def _words(query: str) -> list[str]:
+    return query.split()[:MAX_WORDS]
+
+
+def _every_word_in(fields: tuple[str, ...], words: list[str]) -> Q:
+    """Each word a substring of at least one of `fields` (AND of ORs)."""
+    return reduce(and_, (reduce(or_, (Q(**{f"{name}__icontains": word}) for name in fields)) for word in words))
+
+
+def _relevance(query: str, *fields: str) -> Case:
+    """0 when a field equals the query, 1 when one starts with it, 2 otherwise."""
+
+    def any_field(lookup: str) -> Q:
+        return reduce(or_, (Q(**{f"{name}__{lookup}": query}) for name in fields))
+
+    return Case(
+        When(any_field("iexact"), then=Value(_EXACT)),
+        When(any_field("istartswith"), then=Value(_PREFIX)),
+        default=Value(_CONTAINS),
+        output_field=IntegerField(),
+    )
+
+
+def _deals(user: User, query: str, words: list[str], limit: int) -> QuerySet[Deal]:
+    fields = ("title",)
+    return (
+        deals_visible_to(user)
+        .filter(_every_word_in(fields, words))
+        .select_related("account")
+        .annotate(relevance=_relevance(query, *fields))
+        .order_by("relevance", "-updated_at", "-id")[:limit]
+    )
+
+
+def _accounts(user: User, query: str, words: list[str], limit: int) -> QuerySet[Account]:
+    fields = ("name", "domain")
+    return (
+        accounts_visible_to(user)
+        .filter(_every_word_in(fields, words))
+        .annotate(relevance=_relevance(query, *fields))
+        .order_by("relevance", "name", "id")[:limit]
+    )
+
+
+def _contacts(user: User, query: str, words: list[str], limit: int) -> QuerySet[Contact]:
+    fields = ("first_name", "last_name", "email")
+    # "Hana Ito" typed in full is an exact match of the name as shown, not of one field.
+    full_name = Concat("first_name", Value(" "), "last_name")
+    return (
+        Contact.objects.filter(account__in=accounts_visible_to(user).values("pk"))
+        .filter(_every_word_in(fields, words))
+        .select_related("account")
+        .annotate(
+            full_name_text=full_name,
+            relevance=Case(
+                When(Q(full_name_text__iexact=query) | Q(email__iexact=query), then=Value(_EXACT)),
+                When(
+                    Q(full_name_text__istartswith=query) | Q(last_name__istartswith=query) | Q(email__istartswith=query),
+                    then=Value(_PREFIX),
+                ),
+                default=Value(_CONTAINS),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("relevance", "first_name", "last_name", "id")[:limit]
+    )
+
+
+def _handoffs(user: User, query: str, words: list[str], limit: int) -> QuerySet[Handoff]:
+    fields = ("deal__title", "deal__account__name")
+    return (
+        handoffs_visible_to(user)
+        .filter(_every_word_in(fields, words))
+        .select_related("deal__account", "delivery_owner")
+        .annotate(relevance=_relevance(query, *fields))
+        .order_by("relevance", "-closed_on", "-id")[:limit]
+    )
+
+
+def search_everything(*, user: User, query: str | None, limit_per_kind: int = 5) -> SearchResults:
+    """The deals, accounts, contacts and hand-offs `user` may see that match `query`
+    (see the module docstring), at most `limit_per_kind` of each, most relevant first."""
+    query = normalise_query(query)
+    if len(query) < MIN_QUERY_LENGTH:
+        return SearchResults(query=query, too_short=True)
+    words = _words(query)
+    return SearchResults(
+        query=query,
+        deals=list(_deals(user, query, words, limit_per_kind)),
+        accounts=list(_accounts(user, query, words, limit_per_kind)),
+        contacts=list(_contacts(user, query, words, limit_per_kind)),
+        handoffs=list(_handoffs(user, query, words, limit_per_kind)),
+    )
