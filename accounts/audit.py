@@ -26,6 +26,7 @@ class AuditAction(models.TextChoices):
     PLAYBOOK_CREATED = "playbook.created", "Playbook created"
     PLAYBOOK_UPDATED = "playbook.updated", "Playbook changed"
     PLAYBOOK_DELETED = "playbook.deleted", "Playbook deleted"
+    LOGIN_LOCKOUT_LIFTED = "user.lockout_lifted", "Sign-in lockout lifted"
     TWO_FACTOR_ENABLED = "two_factor.enabled", "Two-factor sign-in enabled"
     TWO_FACTOR_RESET = "two_factor.reset", "Two-factor sign-in reset"
     CONTACT_EXPORTED = "contact.exported", "Contact's personal data exported"

@@ -12,10 +12,12 @@ The contract:
   e-mail; a hand-off's deal title and account name. An erased contact's fields hold only
   "Erased contact #<id>" (accounts.services.contact_anonymise), so its old name and
   e-mail never match, and it is shown by that name.
-- **Indexes**: `icontains` is `UPPER(col::text) LIKE UPPER('%word%')` on PostgreSQL;
-  migration handoffs 0015 adds trigram GIN indexes on exactly those expressions, so a
-  word of three characters or more is answered by an index, not a scan. SQLite (make
-  run) runs the same queries without them.
+- **Indexes**: `icontains` is `UPPER(col::text) LIKE UPPER('%word%')` on PostgreSQL,
+  and every searched column has a trigram GIN index on exactly that expression
+  (migrations handoffs 0004, and 0015 for a contact's e-mail), so a word of three
+  characters or more is answered by the indexes (a BitmapOr across a row's fields), not
+  a scan. A two-character word has no trigram: PostgreSQL then reads the visible rows.
+  SQLite (make run) runs the same queries without indexes.
 - **Relevance**: exact matches first, then prefixes of the whole query, then the rest;
   within each, deals and hand-offs by recency, accounts and contacts by name.
 - **Cost**: one query per kind (four; for a manager plus the read of their teams that
@@ -128,7 +130,9 @@ def _contacts(user: User, query: str, words: list[str], limit: int) -> QuerySet[
             relevance=Case(
                 When(Q(full_name_text__iexact=query) | Q(email__iexact=query), then=Value(_EXACT)),
                 When(
-                    Q(full_name_text__istartswith=query) | Q(last_name__istartswith=query) | Q(email__istartswith=query),
+                    Q(full_name_text__istartswith=query)
+                    | Q(last_name__istartswith=query)
+                    | Q(email__istartswith=query),
                     then=Value(_PREFIX),
                 ),
                 default=Value(_CONTAINS),

@@ -113,6 +113,7 @@ ROWS: tuple[Row, ...] = (
         "403 403 403 403 403 403 405 login",
         "403 403 403 403 403 403 back login",
     ),
+    Row("people:unlock", ("owner_user",), "403 403 403 403 403 403 405 login", "403 403 403 403 403 403 back login"),
     Row("people:team_edit", ("sales_team",), "403 403 403 403 403 403 200 login", "403 403 403 403 403 403 200 login"),
     Row(
         "people:team_delete", ("sales_team",), "403 403 403 403 403 403 405 login", "403 403 403 403 403 403 back login"

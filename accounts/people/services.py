@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.audit import AuditAction, audit_changes, audit_record, audit_snapshot
 from accounts.choices import Role
 from accounts.models import Team, User
+from accounts.security.lockout import lockout_lift
 from accounts.signals import MESSAGE_ABOUT_USER, message_requested
 
 # followups.choices.MessagePurpose.USER_INVITE (accounts cannot import followups).
@@ -297,6 +298,23 @@ def people_reactivate(*, actor: User, user: User) -> User:
         changes={"active": [False, True]},
     )
     return locked
+
+
+@transaction.atomic
+def people_lift_lockout(*, actor: User, user: User) -> bool:
+    """Let a user whose username is locked out after failed sign-ins try again now (an
+    admin who has checked it was them); False, and nothing recorded, if nothing was held."""
+    _require_admin(actor)
+    if not lockout_lift(user.username):
+        return False
+    audit_record(
+        actor=actor,
+        action=AuditAction.LOGIN_LOCKOUT_LIFTED,
+        target_type=TARGET_USER,
+        target_id=user.pk,
+        target_label=str(user),
+    )
+    return True
 
 
 # --- teams -----------------------------------------------------------------------------

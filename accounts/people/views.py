@@ -30,6 +30,7 @@ from accounts.people.services import (
     invitation_pending,
     people_deactivate,
     people_invite,
+    people_lift_lockout,
     people_reactivate,
     people_resend_invite,
     people_update,
@@ -38,6 +39,7 @@ from accounts.people.services import (
     team_holdings,
     team_update,
 )
+from accounts.security.lockout import username_locked_out
 
 PEOPLE_PAGE_SIZE = 100
 
@@ -91,6 +93,7 @@ def person_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
         "form": form,
         "history": user_history(person),
         "invitation_pending": invitation_pending(person),
+        "locked_out": username_locked_out(person.username),
         "is_self": person.pk == request.user.pk,
     }
     return render(request, "accounts/people/edit.html", context)
@@ -142,6 +145,17 @@ def person_resend_invite_view(request: HttpRequest, user_id: int) -> HttpRespons
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"The invitation was sent again to {person.email}.")
+    return redirect("people:edit", person.pk)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def person_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    person = _person_or_404(user_id)
+    if people_lift_lockout(actor=request.user, user=person):
+        messages.success(request, f"{person} may sign in again now.")
+    else:
+        messages.info(request, f"{person} was not locked out.")
     return redirect("people:edit", person.pk)
 
 

@@ -30,6 +30,7 @@ from django.db.models import Sum
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 LOGIN_TEMPLATE = "registration/login.html"
@@ -63,6 +64,21 @@ class LoginAttemptHandler(AxesDatabaseHandler):
             return 0
         count, _ = AccessAttempt.objects.filter(username=username).delete()
         return count
+
+
+def username_locked_out(username: str) -> bool:
+    """Whether sign-ins with this username are refused now (its failures within the
+    cool-off reached AXES_FAILURE_LIMIT): the People page offers to lift it."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return _failures(AccessAttempt.objects.filter(username=username, attempt_time__gte=since)) >= (
+        settings.AXES_FAILURE_LIMIT
+    )
+
+
+def lockout_lift(username: str) -> int:
+    """Forget the failed sign-ins of a username (every address's); how many records went."""
+    count, _ = AccessAttempt.objects.filter(username=username).delete()
+    return count
 
 
 def _failures(attempts) -> int:

@@ -20,6 +20,7 @@ from accounts.models import AuditEntry, Team, User
 from accounts.people.services import (
     people_deactivate,
     people_invite,
+    people_lift_lockout,
     people_reactivate,
     people_resend_invite,
     people_update,
@@ -33,6 +34,7 @@ from followups.models import OutboxMessage
 from followups.services.outbox import outbox_deliver_due
 from handoffs.choices import StepOwnerRole
 from handoffs.services.playbooks import StepSpec, playbook_create, playbook_update
+from tests.conftest import TEST_PASSWORD
 from tests.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -501,3 +503,33 @@ def test_the_audit_log_is_newest_first_filtered_and_paged(client_for, admin_user
     assert {entry.pk for entry in page.events}.isdisjoint({entry.pk for entry in second.events})
     by_rep = client.get(reverse("people:audit_log"), {"actor": rep.pk}).context["page"]
     assert [entry.action for entry in by_rep.events] == [AuditAction.TEAM_CREATED]
+
+
+def test_an_admin_lifts_a_sign_in_lockout_from_the_person_page(client, client_for, admin_user, rep):
+    # given: five wrong passwords lock the rep's username out
+    for _ in range(5):
+        client.post(reverse("login"), {"username": rep.username, "password": "wrong"}, REMOTE_ADDR="203.0.113.9")
+    admin = client_for(admin_user)
+    page = admin.get(reverse("people:edit", args=[rep.pk])).content.decode()
+    assert "Lift the sign-in lockout" in page
+    # when
+    response = admin.post(reverse("people:unlock", args=[rep.pk]))
+    # then: the rep signs in, and the lift is in the audit log
+    assert response.status_code == 302
+    signed_in = client.post(
+        reverse("login"), {"username": rep.username, "password": TEST_PASSWORD}, REMOTE_ADDR="203.0.113.9"
+    )
+    assert signed_in.status_code == 302
+    [entry] = _entries(AuditAction.LOGIN_LOCKOUT_LIFTED)
+    assert entry.actor == admin_user and entry.target_id == str(rep.pk)
+
+
+def test_lifting_a_lockout_nobody_has_records_nothing(client_for, admin_user, rep):
+    response = client_for(admin_user).post(reverse("people:unlock", args=[rep.pk]))
+    assert response.status_code == 302
+    assert not _entries(AuditAction.LOGIN_LOCKOUT_LIFTED)
+
+
+def test_only_an_admin_lifts_a_lockout(manager, rep):
+    with pytest.raises(PermissionDenied):
+        people_lift_lockout(actor=manager, user=rep)
