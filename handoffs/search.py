@@ -53,6 +53,7 @@ class SearchResults:
     """What search_everything found, grouped by kind, each group at most `limit` rows."""
 
     query: str
+    limit: int = 0
     too_short: bool = False
     deals: list[Deal] = field(default_factory=list)
     accounts: list[Account] = field(default_factory=list)
@@ -66,6 +67,12 @@ class SearchResults:
     @property
     def is_empty(self) -> bool:
         return self.count == 0
+
+    @property
+    def is_cut(self) -> bool:
+        """Whether some kind may have more rows than shown (it filled its limit)."""
+        groups = (self.deals, self.accounts, self.contacts, self.handoffs)
+        return any(len(group) >= self.limit for group in groups) and not self.is_empty
 
 
 def normalise_query(query: str | None) -> str:
@@ -143,11 +150,20 @@ def _contacts(user: User, query: str, words: list[str], limit: int) -> QuerySet[
     )
 
 
+def _handoff_matches(word: str) -> Q:
+    """A hand-off whose deal's title or account's name holds `word`. Written as two
+    subqueries, each on one table, so that each is answered by its trigram index: an OR
+    of LIKEs across joined tables can only be checked row by row after the join."""
+    titled = Deal.objects.filter(title__icontains=word).values("pk")
+    named = Account.objects.filter(name__icontains=word).values("pk")
+    return Q(deal_id__in=titled) | Q(deal__account_id__in=named)
+
+
 def _handoffs(user: User, query: str, words: list[str], limit: int) -> QuerySet[Handoff]:
     fields = ("deal__title", "deal__account__name")
     return (
         handoffs_visible_to(user)
-        .filter(_every_word_in(fields, words))
+        .filter(reduce(and_, (_handoff_matches(word) for word in words)))
         .select_related("deal__account", "delivery_owner")
         .annotate(relevance=_relevance(query, *fields))
         .order_by("relevance", "-closed_on", "-id")[:limit]
@@ -159,10 +175,11 @@ def search_everything(*, user: User, query: str | None, limit_per_kind: int = 5)
     (see the module docstring), at most `limit_per_kind` of each, most relevant first."""
     query = normalise_query(query)
     if len(query) < MIN_QUERY_LENGTH:
-        return SearchResults(query=query, too_short=True)
+        return SearchResults(query=query, limit=limit_per_kind, too_short=True)
     words = _words(query)
     return SearchResults(
         query=query,
+        limit=limit_per_kind,
         deals=list(_deals(user, query, words, limit_per_kind)),
         accounts=list(_accounts(user, query, words, limit_per_kind)),
         contacts=list(_contacts(user, query, words, limit_per_kind)),

@@ -196,9 +196,11 @@ def page(browser_instance, live_server):
 
 @pytest.fixture
 def login_as(page):
-    """login_as(user) logs the browser in through the real login form."""
+    """login_as(user) logs the browser in through the real login form, in a new session
+    (whether the last one is still open or has idled out, as after a jump in time)."""
 
     def login(user, password: str = TEST_PASSWORD):
+        page.context.clear_cookies()
         page.goto("/login/")
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(password)

@@ -68,9 +68,11 @@
     const commandK = (event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "k";
     if (!slash && !commandK) return;
     event.preventDefault();
-    // On a phone the box is inside the collapsed navigation: open it first.
-    const collapsed = input.closest(".collapse:not(.show)");
-    if (collapsed && window.bootstrap) window.bootstrap.Collapse.getOrCreateInstance(collapsed).show();
+    // On a phone the box is inside the collapsed navigation (not rendered): open it first.
+    const collapsed = input.closest(".collapse");
+    if (input.offsetParent === null && collapsed && window.bootstrap) {
+      window.bootstrap.Collapse.getOrCreateInstance(collapsed, { toggle: false }).show();
+    }
     input.focus();
     input.select();
   });

@@ -274,3 +274,13 @@ def test_every_page_has_the_search_box_for_a_signed_in_user(client_for, rep):
     assert 'role="search"' in body
     assert f'action="{reverse("handoffs:search")}"' in body
     assert 'hx-trigger="input changed delay:200ms, search"' in body
+
+
+def test_the_page_says_when_a_kind_was_cut_at_its_limit(client_for, rep):
+    for number in range(26):
+        DealFactory(owner=rep, title=f"Gannet deal {number}")
+
+    body = client_for(rep).get(reverse("handoffs:search"), {"q": "gannet"}).content.decode()
+
+    assert body.count("Gannet deal") == 25
+    assert "At most 25 of each kind" in body
