@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.messages.storage import default_storage
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
@@ -81,7 +82,12 @@ class IdleSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        reason = self._check(request)
+        try:
+            reason = self._check(request)
+        except DatabaseError:
+            # The session could not be read (the database is down): let the view answer
+            # (/health/ says 503 in JSON) instead of failing here with an HTML 500.
+            reason = None
         response = self.get_response(request)
         if reason is not None and self._sent_to_login(response):
             # The page needed a login and is sending the user to it: say why they must

@@ -5,7 +5,9 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import OperationalError
 from django.urls import reverse
 
 from accounts.security.sessions import SEEN_AT, SIGNED_IN_AT
@@ -134,3 +136,15 @@ def test_a_public_page_opened_on_an_idle_session_is_not_sent_to_login(signed_in,
     # then: the login page itself, signed out, without a redirect loop
     assert response.status_code == 200
     assert "_auth_user_id" not in signed_in.session
+
+
+def test_a_session_that_cannot_be_read_leaves_health_to_answer_in_json(signed_in, monkeypatch):
+    # given: the database stops answering session reads (a restart), with a session cookie
+    def unreadable(self, *args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(SessionStore, "_get_session_from_db", unreadable)
+    # when
+    response = signed_in.get(reverse("health"))
+    # then: the health view answers (in JSON), not this middleware with an HTML 500
+    assert response["Content-Type"].startswith("application/json")
