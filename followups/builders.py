@@ -595,6 +595,15 @@ def _build_pulses(rows: list[OutboxMessage]) -> list[Outcome]:
 # ---------------------------------------------------------------- people (issue 15)
 
 
+def _set_password_link(url_name: str, user: User) -> str:
+    """An absolute link to the page `url_name` where `user` chooses a password: Django's
+    password-reset token, made at send time (void once the password or last login changes,
+    or after PASSWORD_RESET_TIMEOUT). The invitation and the reset share it."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return absolute_url(reverse(url_name, kwargs={"uidb64": uidb64, "token": token}))
+
+
 def _build_user_invites(rows: list[OutboxMessage]) -> list[Outcome]:
     """An invitation to a new user (kind user, item the user, version the moment of the
     invitation), with a link to choose their password. The link is made now, at send
@@ -614,15 +623,9 @@ def _build_user_invites(rows: list[OutboxMessage]) -> list[Outcome]:
         elif not user.email:
             outcomes.append(Skip([row], "The user has no e-mail address."))
         else:
-            path = reverse(
-                "accounts:invite_accept",
-                kwargs={
-                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                    "token": default_token_generator.make_token(user),
-                },
-            )
             message_id = row.deterministic_message_id
-            email = emails.user_invite_email(to=user, link=absolute_url(path), message_id=message_id)
+            link = _set_password_link("accounts:invite_accept", user)
+            email = emails.user_invite_email(to=user, link=link, message_id=message_id)
             outcomes.append(Envelope([row], message_id, email))
     return outcomes
 
@@ -637,15 +640,9 @@ def _build_password_resets(rows: list[OutboxMessage]) -> list[Outcome]:
         if user is None or not user.is_active or not user.email:
             outcomes.append(Skip([row], "The user is inactive or has no e-mail address."))
             continue
-        path = reverse(
-            "password_reset_confirm",
-            kwargs={
-                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                "token": default_token_generator.make_token(user),
-            },
-        )
         message_id = row.deterministic_message_id
-        email = emails.password_reset_email(to=user, link=absolute_url(path), message_id=message_id)
+        link = _set_password_link("password_reset_confirm", user)
+        email = emails.password_reset_email(to=user, link=link, message_id=message_id)
         outcomes.append(Envelope([row], message_id, email))
     return outcomes
 
