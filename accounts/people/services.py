@@ -45,6 +45,23 @@ def _require_admin(actor: User) -> None:
         raise PermissionDenied("Only an admin manages people and teams.")
 
 
+def _audit_user(*, actor: User, action: str, user: User, changes: dict | None = None) -> None:
+    """Record a change to a person in the audit log, named as they are now."""
+    audit_record(
+        actor=actor, action=action, target_type=TARGET_USER, target_id=user.pk, target_label=str(user), changes=changes
+    )
+
+
+def _set_active(*, actor: User, user: User, active: bool, action: str) -> User:
+    """Turn a locked user's sign-in on or off, recorded; nothing if it already is."""
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    _audit_user(actor=actor, action=action, user=user, changes={"active": [not active, active]})
+    return user
+
+
 def _role_label(value: str) -> str:
     return Role(value).label if value in Role.values else value
 
@@ -148,12 +165,10 @@ def people_invite(*, actor: User, email: str, first_name: str, last_name: str, r
             user.save()
     except IntegrityError:
         raise ValidationError({"email": "Someone already has this e-mail address."}) from None
-    audit_record(
+    _audit_user(
         actor=actor,
         action=AuditAction.USER_INVITED,
-        target_type=TARGET_USER,
-        target_id=user.pk,
-        target_label=str(user),
+        user=user,
         changes={"email": [None, email], "role": [None, _role_label(role)], "team": [None, team]},
     )
     _request_invitation(user, at=now)
@@ -174,12 +189,10 @@ def people_resend_invite(*, actor: User, user: User) -> User:
     previous = locked.invited_at
     locked.invited_at, locked.invited_by = now, actor
     locked.save(update_fields=["invited_at", "invited_by"])
-    audit_record(
+    _audit_user(
         actor=actor,
         action=AuditAction.USER_INVITE_RESENT,
-        target_type=TARGET_USER,
-        target_id=locked.pk,
-        target_label=str(locked),
+        user=locked,
         changes={"invited_at": [previous, now], "email": locked.email},
     )
     _request_invitation(locked, at=now)
@@ -218,14 +231,7 @@ def people_update(
     _set_managed_teams(actor=actor, user=locked, teams=list(managed.values()))
     changes = audit_changes(before, _user_snapshot(locked))
     if changes:
-        audit_record(
-            actor=actor,
-            action=AuditAction.USER_UPDATED,
-            target_type=TARGET_USER,
-            target_id=locked.pk,
-            target_label=str(locked),
-            changes=changes,
-        )
+        _audit_user(actor=actor, action=AuditAction.USER_UPDATED, user=locked, changes=changes)
     return locked
 
 
@@ -263,21 +269,9 @@ def people_deactivate(*, actor: User, user: User) -> User:
     if user.pk == actor.pk:
         raise ValidationError("You cannot deactivate yourself: ask another admin.")
     locked = User.objects.select_for_update().get(pk=user.pk)
-    if not locked.is_active:
-        return locked
-    if _is_admin(locked):
+    if locked.is_active and _is_admin(locked):
         _refuse_losing_the_last_admin(locked, field=None)
-    locked.is_active = False
-    locked.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.USER_DEACTIVATED,
-        target_type=TARGET_USER,
-        target_id=locked.pk,
-        target_label=str(locked),
-        changes={"active": [True, False]},
-    )
-    return locked
+    return _set_active(actor=actor, user=locked, active=False, action=AuditAction.USER_DEACTIVATED)
 
 
 @transaction.atomic
@@ -285,19 +279,7 @@ def people_reactivate(*, actor: User, user: User) -> User:
     """Let a deactivated user sign in again, with the role and team they had."""
     _require_admin(actor)
     locked = User.objects.select_for_update().get(pk=user.pk)
-    if locked.is_active:
-        return locked
-    locked.is_active = True
-    locked.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.USER_REACTIVATED,
-        target_type=TARGET_USER,
-        target_id=locked.pk,
-        target_label=str(locked),
-        changes={"active": [False, True]},
-    )
-    return locked
+    return _set_active(actor=actor, user=locked, active=True, action=AuditAction.USER_REACTIVATED)
 
 
 @transaction.atomic
@@ -307,13 +289,7 @@ def people_lift_lockout(*, actor: User, user: User) -> bool:
     _require_admin(actor)
     if not lockout_lift(user.username):
         return False
-    audit_record(
-        actor=actor,
-        action=AuditAction.LOGIN_LOCKOUT_LIFTED,
-        target_type=TARGET_USER,
-        target_id=user.pk,
-        target_label=str(user),
-    )
+    _audit_user(actor=actor, action=AuditAction.LOGIN_LOCKOUT_LIFTED, user=user)
     return True
 
 
