@@ -138,3 +138,12 @@ def may_change_held(user: User, *, owner_id: int, team_id: int | None, scope: se
 def account_editable_by(user: User, account: Account, *, scope: set[int] | None = None) -> bool:
     """Whether `user` may change the account's details and contacts (may_change_held)."""
     return may_change_held(user, owner_id=account.owner_id, team_id=account.team_id, scope=scope)
+
+
+def user_may_reassign_holdings_of(actor: User, person: User) -> bool:
+    """Whether `actor` may see and reassign everything `person` holds: admins, and the
+    manager of the person's team (accounts.access.manages_team). Nobody reassigns their
+    own work this way."""
+    if not is_active_user(actor) or actor.pk == person.pk:
+        return False
+    return actor.is_admin_role or manages_team(actor, person.team_id)

@@ -7,7 +7,7 @@ accepted and not complete), the open steps assigned to them, the promises still 
 that they keep, and their scheduled check-ins. Each group is one query, and the people
 each group may go to are read once per page: the query count does not grow with the rows.
 
-Who may read it is handoffs.services.reassign.user_may_reassign_holdings_of (admins and
+Who may read it is accounts.access.user_may_reassign_holdings_of (admins and
 the manager of the person's team), the same rule the reassigning services check.
 """
 

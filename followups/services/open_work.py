@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from accounts.access import user_may_reassign_holdings_of
 from accounts.models import Account, User
 from followups import overdue
 from followups.choices import MessagePurpose, MessageStatus, ReminderLevel
@@ -43,7 +44,6 @@ from handoffs.services.reassign import (
     handoff_reassign_rep,
     promise_reassign,
     step_reassign,
-    user_may_reassign_holdings_of,
 )
 
 # kind → (model, the service's keyword for the item, the service)

@@ -7,14 +7,13 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts.access import is_active_user
+from accounts.access import is_active_user, user_may_reassign_holdings_of
 from accounts.choices import EventVerb
 from accounts.models import User
 from accounts.services import event_record
 from followups.access import checkins_of_rep_workable_by
 from followups.choices import CheckInStatus
 from followups.models import CheckIn
-from handoffs.services.reassign import user_may_reassign_holdings_of
 
 
 def checkin_may_be_held_by(actor: User, person: User) -> bool:

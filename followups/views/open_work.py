@@ -11,12 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.access import is_active_user, user_may_reassign
+from accounts.access import is_active_user, user_may_reassign, user_may_reassign_holdings_of
 from accounts.common.forms import add_service_error
 from accounts.models import User
 from followups.selectors.open_work import KINDS, HeldGroup, OpenWork, open_work_of
 from followups.services.open_work import open_work_reassign
-from handoffs.services.reassign import user_may_reassign_holdings_of
 
 SCOPE_SELECTED = "selected"
 SCOPE_ALL = "all"

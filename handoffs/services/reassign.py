@@ -7,7 +7,7 @@ Each service takes the person the item is taken from (`from_user`) and refuses, 
 ValidationError naming the item, when the item is no longer theirs: the page the
 manager submitted was read before someone else moved it, and the whole submit rolls
 back instead of half-moving a list. Each one locks the item's row, checks who may do it
-(user_may_reassign_holdings_of, then the rule of the new holder's role), writes its
+(accounts.access.user_may_reassign_holdings_of, then the rule of the new holder's role), writes its
 timeline event in the same transaction and, where the app already tells the new person
 (a proposal to a delivery lead), tells them through the existing service.
 
@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Now
 
-from accounts.access import account_users_assignable_by, is_active_user, manages_team, user_sells
+from accounts.access import account_users_assignable_by, is_active_user, user_may_reassign_holdings_of, user_sells
 from accounts.choices import EventVerb, Role
 from accounts.models import Account, User
 from accounts.services import account_change_owner, event_record
@@ -37,15 +37,6 @@ DELIVERY_HELD_STATUSES = (HandoffStatus.ACCEPTED, HandoffStatus.MEETING_SCHEDULE
 
 
 # --- who may do it -------------------------------------------------------------------
-
-
-def user_may_reassign_holdings_of(actor: User, person: User) -> bool:
-    """Whether `actor` may see and reassign everything `person` holds: admins, and the
-    manager of the person's team (accounts.access.manages_team). Nobody reassigns their
-    own work this way."""
-    if not is_active_user(actor) or actor.pk == person.pk:
-        return False
-    return actor.is_admin_role or manages_team(actor, person.team_id)
 
 
 def _check_may_reassign(actor: User, from_user: User) -> None:
