@@ -22,7 +22,8 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem("My day", "handoffs:my_day", frozenset({Role.REP}), "sun"),
     NavItem("Dashboard", "followups:dashboard", frozenset({Role.MANAGER, Role.ADMIN}), "speedometer2"),
-    NavItem("My hand-offs", "handoffs:my_handoffs", frozenset({Role.DELIVERY}), "inbox"),
+    # Reps too: the steps of the deals they sold are theirs to tick there (issue 16).
+    NavItem("My hand-offs", "handoffs:my_handoffs", frozenset({Role.DELIVERY, Role.REP}), "inbox"),
     NavItem("Pipeline", "handoffs:board", frozenset({Role.REP, Role.MANAGER, Role.ADMIN}), "kanban"),
     NavItem("Deals", "handoffs:deal_list", frozenset({Role.REP, Role.MANAGER, Role.ADMIN}), "briefcase"),
     NavItem("Accounts", "handoffs:account_list", ALL_ROLES, "building"),

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 # The largest id a PostgreSQL bigint holds: a longer number names no row, and handing it
@@ -31,3 +32,12 @@ def safe_next_url(request: HttpRequest, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def see_other(request: HttpRequest, fallback: str, *args, **kwargs) -> HttpResponseRedirect:
+    """303 See Other to the safe `next` (safe_next_url), else to `fallback` (a URL, or a
+    URL name with its arguments): how a plain form's POST answers when JavaScript is off,
+    so the browser GETs the page back and a reload does not post again."""
+    response = HttpResponseRedirect(safe_next_url(request, resolve_url(fallback, *args, **kwargs)))
+    response.status_code = 303
+    return response

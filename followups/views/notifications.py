@@ -6,9 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.common.http import see_other
 from followups.choices import NotificationKind
 from followups.models import Notification
 from followups.selectors.notifications import (
@@ -61,7 +62,8 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such notification.") from None
     if request.htmx:
         return _changed(render(request, "followups/notifications/_row.html", {"notification": notification}))
-    return redirect("followups:notifications")
+    messages.success(request, f"“{notification.title}” marked read.")
+    return see_other(request, "followups:notifications")
 
 
 @login_required
@@ -78,13 +80,14 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
             )
         )
     messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
-    return redirect("followups:notifications")
+    return see_other(request, "followups:notifications")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_preferences(request: HttpRequest) -> HttpResponse:
-    """Per-kind e-mail on/off, shown inside the profile page (loaded there with htmx)."""
+    """Per-kind e-mail on/off: inside the profile page (loaded there with htmx), and a
+    page of its own for a browser without JavaScript (the profile links to it)."""
     saved = False
     if request.method == "POST":
         chosen = set(request.POST.getlist("email"))
@@ -94,6 +97,7 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
         saved = True
         if not request.htmx:
             messages.success(request, "Your e-mail choices were saved.")
-            return redirect("accounts:profile")
+            return see_other(request, "followups:notification_preferences")
     context = {"preferences": notification_preferences_for(user=request.user), "saved": saved}
-    return render(request, "followups/notifications/_preferences.html", context)
+    template = "_preferences.html" if request.htmx else "preferences.html"
+    return render(request, f"followups/notifications/{template}", context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
@@ -26,8 +26,8 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import Contact, OrganisationSettings, User
 from handoffs import lateness
-from handoffs.access import handoffs_visible_to
-from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus
+from handoffs.access import handoffs_visible_to, user_may_work_step
+from handoffs.choices import HandoffStatus, MeetingStatus, PromiseStatus, StepStatus
 from handoffs.models import (
     CustomerLink,
     DealContact,
@@ -107,6 +107,11 @@ def handoff_list_queryset(user: User) -> QuerySet[Handoff]:
 
 
 MY_HANDOFFS_LIMIT = 100
+# How many of a hand-off's open steps My hand-offs shows, soonest due first: the next
+# things to do, not the whole checklist (that is on the hand-off's page).
+NEXT_STEPS_SHOWN = 3
+# Steps of a declined or complete hand-off cannot change (handoffs.services.handoffs).
+STEPS_LOCKED_STATUSES = (HandoffStatus.DECLINED, HandoffStatus.COMPLETE)
 
 
 @dataclass
@@ -114,19 +119,60 @@ class MyHandoffs:
     waiting: list[Handoff]
     mine: list[Handoff]
     declined: list[Handoff]
+    # The running hand-offs of the deals the user sold (their rep), which they work too.
+    sold: list[Handoff] = field(default_factory=list)
+
+
+def attach_next_steps(user: User, handoffs: list[Handoff], *, today: datetime.date | None = None) -> list[Handoff]:
+    """Set `next_steps` on already loaded hand-offs: up to NEXT_STEPS_SHOWN open steps
+    each, soonest due first, each with `is_late` (handoffs.lateness, as everywhere) and
+    `may_tick` (handoffs.access.user_may_work_step, the rule the service checks). One
+    query for all the rows, whatever their number."""
+    today = today or timezone.localdate()
+    by_handoff: dict[int, list[HandoffStep]] = {handoff.pk: [] for handoff in handoffs}
+    if by_handoff:
+        steps = (
+            HandoffStep.objects.filter(handoff_id__in=list(by_handoff), status=StepStatus.OPEN)
+            .select_related("assignee")
+            .annotate(is_late=lateness.as_flag(lateness.step_late(today)))
+            .order_by("handoff_id", "due_on", "position")
+        )
+        for step in steps:
+            by_handoff[step.handoff_id].append(step)
+    for handoff in handoffs:
+        locked = handoff.status in STEPS_LOCKED_STATUSES
+        handoff.next_steps = by_handoff[handoff.pk][:NEXT_STEPS_SHOWN]
+        handoff.open_step_count = len(by_handoff[handoff.pk])
+        for step in handoff.next_steps:
+            step.may_tick = not locked and user_may_work_step(user, step, handoff)
+    return handoffs
 
 
 def my_handoffs(user: User, *, today: datetime.date | None = None) -> MyHandoffs:
-    """A delivery lead's inbox: hand-offs waiting for their answer, those they own and
-    are still running, and (for managers) those declined that need a new owner."""
+    """A user's hand-off inbox: hand-offs waiting for their answer, those they own and
+    are still running, those of the deals they sold still running, and (for managers)
+    those declined that need a new owner. The ones they work carry their next open
+    steps (attach_next_steps), to tick from the list."""
     base = handoff_list_queryset(user)
     declined: list[Handoff] = []
     if user.is_manager or user.is_admin_role:
         declined = list(base.filter(status=HandoffStatus.DECLINED)[:MY_HANDOFFS_LIMIT])
     waiting = list(base.filter(proposed_owner=user, status=HandoffStatus.OWNER_PROPOSED)[:MY_HANDOFFS_LIMIT])
     mine = list(base.filter(delivery_owner=user).exclude(status=HandoffStatus.COMPLETE)[:MY_HANDOFFS_LIMIT])
-    attach_overdue([*declined, *waiting, *mine], today=today)
-    return MyHandoffs(waiting=waiting, mine=mine, declined=declined)
+    sold = list(
+        base.filter(rep=user).exclude(delivery_owner=user).exclude(status__in=STEPS_LOCKED_STATUSES)[:MY_HANDOFFS_LIMIT]
+    )
+    attach_overdue([*declined, *waiting, *mine, *sold], today=today)
+    attach_next_steps(user, [*mine, *sold], today=today)
+    return MyHandoffs(waiting=waiting, mine=mine, declined=declined, sold=sold)
+
+
+def my_handoff_row(user: User, pk: int, *, today: datetime.date | None = None) -> Handoff:
+    """One row of My hand-offs as my_handoffs reads it (after a step ticked there)."""
+    handoff = get_object_or_404(handoff_list_queryset(user), pk=pk)
+    attach_overdue([handoff], today=today)
+    attach_next_steps(user, [handoff], today=today)
+    return handoff
 
 
 def handoff_for_detail(user: User, pk: int) -> Handoff:

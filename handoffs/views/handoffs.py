@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
+from accounts.common.http import see_other
 from accounts.common.timeline import timeline_cursor
 from handoffs.access import (
     user_may_answer_proposal,
@@ -46,6 +47,7 @@ from handoffs.selectors.handoffs import (
     handoff_list_queryset,
     handoff_owner_choices,
     meeting_for_change,
+    my_handoff_row,
     my_handoffs,
     overdue_condition,
     step_for_change,
@@ -191,7 +193,9 @@ def handoff_brief(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _ownership_response(request: HttpRequest, pk: int, *, status: int = 200, **extra) -> HttpResponse:
-    """The ownership panel alone for htmx, else back to the detail page."""
+    """The ownership panel alone for htmx. Without JavaScript, back to the page (303, to
+    a safe `next` or the hand-off) whatever happened, the message saying what: the whole
+    page, never a bare fragment, and a reload does not post again."""
     if request.htmx:
         handoff = handoff_for_detail(request.user, pk)
         return render(
@@ -199,7 +203,7 @@ def _ownership_response(request: HttpRequest, pk: int, *, status: int = 200, **e
         )
     for message in extra.get("errors", []):
         messages.error(request, message)
-    return redirect("handoffs:handoff_detail", pk=pk)
+    return see_other(request, "handoffs:handoff_detail", pk=pk)
 
 
 def _act(request: HttpRequest, pk: int, action: Callable[[Handoff], object], success: str, **extra) -> HttpResponse:
@@ -268,11 +272,27 @@ def handoff_complete(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, "The hand-off is complete.")
-    return redirect("handoffs:handoff_detail", pk=pk)
+    return see_other(request, "handoffs:handoff_detail", pk=pk)
 
 
-def _step_response(request: HttpRequest, step_pk: int, *, error: str = "", status: int = 200) -> HttpResponse:
+# The step forms of My hand-offs say so (a hidden `row`): htmx then swaps the hand-off's
+# row of that list, not a row of the hand-off page's step table.
+MY_HANDOFFS_ROW = "my_handoffs"
+
+
+def _step_response(
+    request: HttpRequest, step_pk: int, *, done: str = "", error: str = "", status: int = 200
+) -> HttpResponse:
+    """htmx: the step's row again (or, from My hand-offs, the hand-off's row there), with
+    the error if refused. Without JavaScript: back to the page (303, to a safe `next`,
+    else My hand-offs or the hand-off), with a message saying what happened or why not."""
     step = step_for_change(request.user, step_pk)
+    from_my_handoffs = request.POST.get("row") == MY_HANDOFFS_ROW
+    errors = {"step_error": error, "step_error_pk": step.pk}
+    if request.htmx and from_my_handoffs:
+        handoff = my_handoff_row(request.user, step.handoff_id)
+        context = {"handoff": handoff, "notice": done, **errors}
+        return render(request, "handoffs/handoff/_my_handoff_row.html", context, status=status)
     if request.htmx:
         handoff = step.handoff
         return render(
@@ -280,31 +300,41 @@ def _step_response(request: HttpRequest, step_pk: int, *, error: str = "", statu
             "handoffs/handoff/_step_row.html",
             {
                 "step": step,
-                "step_error": error,
                 "may_work": True,
                 "steps_locked": handoff.status in (HandoffStatus.DECLINED, HandoffStatus.COMPLETE),
                 "today": timezone.localdate(),
+                **errors,
             },
             status=status,
         )
     if error:
         messages.error(request, error)
-    return redirect("handoffs:handoff_detail", pk=step.handoff_id)
+    else:
+        messages.success(request, done)
+    if from_my_handoffs:
+        return see_other(request, "handoffs:my_handoffs")
+    return see_other(request, "handoffs:handoff_detail", pk=step.handoff_id)
 
 
-def _step_action(request: HttpRequest, pk: int, action: Callable) -> HttpResponse:
+def _step_action(request: HttpRequest, pk: int, action: Callable, done: str) -> HttpResponse:
+    """Run a step's service; `done` says what happened, with the step's {title}."""
     step = step_for_change(request.user, pk)
     try:
         action(step)
     except ValidationError as error:
         return _step_response(request, pk, error=" ".join(_error_messages(error)), status=422)
-    return _step_response(request, pk)
+    return _step_response(request, pk, done=done.format(title=step.title))
 
 
 @require_POST
 @login_required
 def step_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    return _step_action(request, pk, lambda step: services.handoff_step_complete(actor=request.user, step=step))
+    return _step_action(
+        request,
+        pk,
+        lambda step: services.handoff_step_complete(actor=request.user, step=step),
+        "“{title}” is done.",
+    )
 
 
 @require_POST
@@ -313,14 +343,22 @@ def step_skip(request: HttpRequest, pk: int) -> HttpResponse:
     form = StepSkipForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _step_action(
-        request, pk, lambda step: services.handoff_step_skip(actor=request.user, step=step, reason=reason)
+        request,
+        pk,
+        lambda step: services.handoff_step_skip(actor=request.user, step=step, reason=reason),
+        "“{title}” was skipped.",
     )
 
 
 @require_POST
 @login_required
 def step_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    return _step_action(request, pk, lambda step: services.handoff_step_reopen(actor=request.user, step=step))
+    return _step_action(
+        request,
+        pk,
+        lambda step: services.handoff_step_reopen(actor=request.user, step=step),
+        "“{title}” is open again.",
+    )
 
 
 def _may_work_or_403(user, handoff: Handoff) -> None:

@@ -317,8 +317,8 @@ def test_it_sends_every_due_reminder_after_redis_restarts_empty_and_pages_work_m
     client = client_for(rep)
     started = time.monotonic()
     assert client.get(reverse("followups:notifications")).status_code == 200
-    assert client.post(reverse("followups:notification_read_all")).status_code == 302
-    assert client.post(reverse("followups:notification_preferences"), {"email": ["step_overdue"]}).status_code == 302
+    assert client.post(reverse("followups:notification_read_all")).status_code == 303
+    assert client.post(reverse("followups:notification_preferences"), {"email": ["step_overdue"]}).status_code == 303
     notification_create(user=rep, kind="handoff", title="Acme's hand-off was accepted")
     assert time.monotonic() - started < 10
     assert OutboxMessage.objects.count() == 4

@@ -42,7 +42,8 @@ def code_of(status: int, location: str) -> str:
     login page, "302" for any other redirect."""
     if status == 302 and location.split("?")[0] == resolve_url(settings.LOGIN_URL):
         return "login"
-    return str(status)
+    # 303 See Other: a plain form's answer (accounts.common.http.see_other), a redirect too.
+    return "302" if status == 303 else str(status)
 
 
 def _fingerprints(tables: list[str]) -> dict[str, str]:
