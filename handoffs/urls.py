@@ -120,6 +120,13 @@ import_urlpatterns: list = [
     path("imports/<int:pk>/rejected.csv", import_views.import_rejects_csv, name="import_rejects"),
 ]
 
+# A deal's next step set in place from My day, the board and the deal page (issue 16).
+from handoffs.views import next_step as next_step_views  # noqa: E402
+
+next_step_urlpatterns: list = [
+    path("deals/<int:pk>/next-step/", next_step_views.deal_next_step, name="deal_next_step"),
+]
+
 # Global search: the page and the top bar's dropdown (issue 16).
 from handoffs.views import search as search_views  # noqa: E402
 
@@ -129,3 +136,4 @@ search_urlpatterns: list = [
 
 urlpatterns = deal_urlpatterns + handoff_urlpatterns + promise_urlpatterns + inbound_urlpatterns + import_urlpatterns
 urlpatterns += search_urlpatterns
+urlpatterns += next_step_urlpatterns

@@ -175,6 +175,13 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("handoffs:deal_close", ("deal",), "200 403 200 404 404 404 200 login", "200 403 200 404 404 404 200 login"),
     Row(
+        "handoffs:deal_next_step",
+        ("deal",),
+        "200 403 200 404 404 404 200 login",
+        "200 403 200 404 404 404 200 login",
+        note="issue 16: the next step set in place; an empty POST shows the form again",
+    ),
+    Row(
         "handoffs:deal_reopen", ("won_deal",), "403 403 200 404 404 403 200 login", "403 403 200 404 404 403 200 login"
     ),
     Row("handoffs:promise_add", ("deal",), "405 405 405 405 405 405 405 login", "200 403 200 404 404 404 200 login"),

@@ -234,3 +234,36 @@ class StageMoveForm(forms.Form):
 
     stage = forms.ChoiceField(choices=Stage.choices)
     version = forms.IntegerField(required=False)
+
+
+class NextStepForm(forms.Form):
+    """Set or move an open deal's next step, in place (issue 16). It only reads what was
+    typed: whether the date may be used (not past, plausible) is deal_next_step_set's
+    rule, shown on the date field by add_service_error."""
+
+    next_step = forms.CharField(
+        max_length=300,
+        label="Next step",
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+    )
+    next_step_due = forms.DateField(
+        label="Due",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"),
+    )
+    # PositiveIntegerField's range: a larger number would only make the database complain.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={"required": "This form is missing its version: reload the page and try again."},
+    )
+
+    def mark_invalid_fields(self) -> None:
+        """Flag the inputs with errors for Bootstrap and screen readers: the component
+        renders the bare inputs, and each error is read with its field."""
+        for name in self.errors:
+            if name in self.fields and not self.fields[name].widget.is_hidden:
+                attrs = self.fields[name].widget.attrs
+                attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].auto_id}-error"

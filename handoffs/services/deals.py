@@ -244,6 +244,31 @@ def deal_update(*, actor: User, deal: Deal, expected_version: int, owner: User |
     return deal
 
 
+@transaction.atomic
+def deal_next_step_set(
+    *, actor: User, deal: Deal, next_step: str, next_step_due: datetime.date, expected_version: int
+) -> Deal:
+    """Set or move an open deal's next step (what and when): the inline edit of My day,
+    the board and the deal page (issue 16).
+
+    Goes through deal_update, so its rules hold unchanged: the date not in the past nor
+    implausible, the optimistic version check (StaleEditError), the NEXT_STEP_SET event
+    and, when an overdue next step is moved on, the reminder told it is resolved. A
+    closed deal has no next step: refused, read on the locked row so that a close saved
+    meanwhile is named as such rather than as a stale edit."""
+    _check_can_change(actor, deal)
+    deal = _lock(deal, expected_version=None)
+    if not deal.is_open:
+        raise ValidationError({"next_step": "This deal is closed: it has no next step any more."})
+    return deal_update(
+        actor=actor,
+        deal=deal,
+        expected_version=expected_version,
+        next_step=(next_step or "").strip(),
+        next_step_due=next_step_due,
+    )
+
+
 def _record_stage_move(deal: Deal, *, old_stage: str, actor: User) -> None:
     event_record(
         account=deal.account,
