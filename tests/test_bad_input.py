@@ -137,8 +137,8 @@ def test_a_board_move_never_follows_next_off_the_site(client_for, rep, target):
     response = client_for(rep).post(
         reverse("handoffs:deal_stage", args=[deal.pk]), {"stage": Stage.PROPOSE, "version": 1, "next": target}
     )
-    # then
-    assert response.status_code == 302
+    # then: See Other, back to the board (a plain form's post, without JavaScript)
+    assert response.status_code == 303
     assert response["Location"] == reverse("handoffs:board")
     deal.refresh_from_db()
     assert deal.stage == Stage.PROPOSE

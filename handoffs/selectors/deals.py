@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -18,6 +19,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -31,7 +33,7 @@ from accounts.common.timeline import TimelinePage, timeline_page
 from accounts.models import Contact, OrganisationSettings, TimelineEvent, User
 from handoffs import lateness
 from handoffs.access import deals_visible_to
-from handoffs.choices import OPEN_STAGES, Stage
+from handoffs.choices import OPEN_STAGES, Currency, Stage
 from handoffs.models import Deal, DealContact
 from handoffs.packet import deal_packet, packet_pending_q
 from handoffs.selectors.promises import promises_for_page
@@ -109,6 +111,15 @@ def deal_for_change(user: User, pk: int) -> Deal:
     return get_object_or_404(deals_visible_to(user).select_related("account", "owner", "handoff"), pk=pk)
 
 
+def deal_for_next_step(user: User, pk: int) -> Deal:
+    """A deal `user` may read, for its next step edited in place (issue 16): 404 if they
+    may not read it; annotated with `next_step_is_late` for the component's marker."""
+    return get_object_or_404(
+        deals_visible_to(user).select_related("account", "owner").annotate(next_step_is_late=next_step_is_late()),
+        pk=pk,
+    )
+
+
 def deal_timeline(deal: Deal, *, before: int | None = None) -> TimelinePage:
     """A page of the deal's own events, newest first: those older than the event `before`."""
     events = TimelineEvent.objects.filter(
@@ -122,12 +133,64 @@ def contacts_addable_to(deal: Deal) -> QuerySet[Contact]:
     return Contact.objects.filter(account_id=deal.account_id).exclude(deal_roles__deal=deal)
 
 
+# How a column's total reads in its header: a symbol where it names one currency alone,
+# the ISO code otherwise ("$" is the US dollar, "CA$" and "A$" say which other dollar).
+CURRENCY_SIGNS = {
+    Currency.EUR: "€",
+    Currency.USD: "$",
+    Currency.GBP: "£",
+    Currency.JPY: "¥",
+    Currency.CAD: "CA$",
+    Currency.AUD: "A$",
+}
+CURRENCY_ORDER = {currency: position for position, currency in enumerate(Currency.values)}
+_SHORT_SCALES = ((Decimal(10**3), "k"), (Decimal(10**6), "M"), (Decimal(10**9), "B"))
+
+
+def short_amount(amount: Decimal, currency: str) -> str:
+    """An amount as a column header shows it: "€120k", "$1.2M", "CHF 950". Rounded for a
+    glance; the exact figure is in the header's tooltip (ColumnAmount.exact)."""
+    number = f"{amount:.0f}"
+    if len(number) > 3:
+        for scale, suffix in _SHORT_SCALES:
+            scaled = amount / scale
+            # One decimal below 10 ("8.5k"), none above ("120k"); the smallest unit that
+            # reads in three digits at most (999,999 is "1M", not "1000k").
+            text = f"{scaled:.1f}".removesuffix(".0") if scaled < Decimal("9.95") else f"{scaled:.0f}"
+            if len(text) <= 3 or suffix == _SHORT_SCALES[-1][1]:
+                number = text + suffix
+                break
+    sign = CURRENCY_SIGNS.get(currency)
+    return f"{sign}{number}" if sign else f"{currency} {number}"
+
+
+@dataclass(frozen=True)
+class ColumnAmount:
+    """The sum of a column's deals in one currency: amounts in different currencies are
+    never added together (Baton keeps no exchange rates)."""
+
+    currency: str
+    amount: Decimal
+
+    @property
+    def short(self) -> str:
+        return short_amount(self.amount, self.currency)
+
+    @property
+    def exact(self) -> str:
+        return f"{self.amount:,.0f} {self.currency}"
+
+
 @dataclass
 class BoardColumn:
+    """One stage of the board. `count` and `amounts` cover the whole column, the deals
+    beyond BOARD_COLUMN_LIMIT included; `deals` are the cards shown."""
+
     stage: str
     label: str
     deals: list[Deal]
-    total: int
+    count: int
+    amounts: list[ColumnAmount] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -135,19 +198,36 @@ class BoardColumn:
 
     @property
     def hidden(self) -> int:
-        return self.total - len(self.deals)
+        return self.count - len(self.deals)
+
+    @property
+    def amount_summary(self) -> str:
+        """ "€120k · $40k": one figure per currency, in the order Currency lists them."""
+        return " · ".join(amount.short for amount in self.amounts)
+
+    @property
+    def amount_exact(self) -> str:
+        return " · ".join(amount.exact for amount in self.amounts)
 
 
 def board_columns(deals: QuerySet[Deal], *, today: datetime.date | None = None) -> list[BoardColumn]:
     """The pipeline board: one column per stage, in pipeline order. Open columns show
     up to BOARD_COLUMN_LIMIT deals (soonest next step first); won and lost show those
-    closed in the last BOARD_CLOSED_WITHIN_DAYS days. Eight queries, whatever the rows."""
+    closed in the last BOARD_CLOSED_WITHIN_DAYS days. Each column's count and total amount
+    (per currency) cover all its deals, shown or not. Eight queries, whatever the rows."""
     today = today or timezone.localdate()
     on_board = deals.filter(
         Q(stage__in=OPEN_STAGES)
         | Q(closed_on__gte=today - datetime.timedelta(days=BOARD_CLOSED_WITHIN_DAYS), stage__in=[Stage.WON, Stage.LOST])
     )
-    totals = dict(on_board.order_by().values_list("stage").annotate(total=Count("pk")))
+    # Counts and amounts in one grouped query: a row per (stage, currency).
+    counts: dict[str, int] = dict.fromkeys(Stage.values, 0)
+    amounts: dict[str, list[ColumnAmount]] = {stage: [] for stage in Stage.values}
+    for row in on_board.order_by().values("stage", "currency").annotate(deals=Count("pk"), amount=Sum("amount")):
+        counts[row["stage"]] += row["deals"]
+        amounts[row["stage"]].append(ColumnAmount(currency=row["currency"], amount=row["amount"] or Decimal(0)))
+    for column_amounts in amounts.values():
+        column_amounts.sort(key=lambda amount: CURRENCY_ORDER.get(amount.currency, len(CURRENCY_ORDER)))
     # One small indexed query per column (deal_stage_next_step_idx, deal_stage_closed_idx)
     # picks the ids shown; then only those deals are loaded, with their contact counts.
     positions: dict[int, int] = {}
@@ -169,7 +249,7 @@ def board_columns(deals: QuerySet[Deal], *, today: datetime.date | None = None) 
     for deal in ranked:
         by_stage[deal.stage].append(deal)
     return [
-        BoardColumn(stage=stage, label=label, deals=by_stage[stage], total=totals.get(stage, 0))
+        BoardColumn(stage=stage, label=label, deals=by_stage[stage], count=counts[stage], amounts=amounts[stage])
         for stage, label in Stage.choices
     ]
 

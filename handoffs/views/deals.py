@@ -22,7 +22,7 @@ from accounts.choices import Role
 from accounts.common.edits import StaleEditError
 from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
-from accounts.common.http import parse_id, safe_next_url
+from accounts.common.http import parse_id, see_other
 from accounts.common.links import url_for_each
 from accounts.common.timeline import timeline_cursor
 from handoffs.access import (
@@ -250,13 +250,24 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "handoffs/deals/form.html", {"form": form, "deal": deal})
 
 
+def _board_url(scope: str | None) -> str:
+    """The board, in the scope ("mine" or "all") the user was looking at."""
+    url = reverse("handoffs:board")
+    return f"{url}?scope={scope}" if scope in ("mine", "all") else url
+
+
 @login_required
 @require_POST
 def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
-    """The board's stage move (htmx): re-renders the board; won or lost go to the close form."""
+    """A stage move from the board: a card dragged to another column or a stage chosen in
+    its menu (a plain form, so it works without JavaScript). htmx gets the board back,
+    re-rendered (with the reason when the move was refused: 409 stale, 422 not allowed);
+    a plain post is redirected to the board. Won and lost are not moves but closes: both
+    are sent on to the close form, with the outcome chosen."""
     deal = deal_for_change(request.user, pk)
     _editable_or_403(request.user, deal)
     form = StageMoveForm(request.POST)
+    scope = request.POST.get("scope")
     error_message = None
     status = 200
     if not form.is_valid():
@@ -267,10 +278,12 @@ def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
             response = HttpResponse()
             response["HX-Redirect"] = close_url
             return response
-        return redirect(close_url)
+        response = redirect(close_url)
+        response.status_code = 303  # See Other: the browser GETs the form, whatever it posted
+        return response
     else:
         try:
-            deal_move_stage(
+            deal = deal_move_stage(
                 actor=request.user,
                 deal=deal,
                 stage=form.cleaned_data["stage"],
@@ -286,8 +299,10 @@ def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         if error_message:
             messages.error(request, error_message)
-        return redirect(safe_next_url(request, fallback=reverse("handoffs:board")))
-    context = _board_context(request, scope=request.POST.get("scope", "mine"), board_error=error_message)
+        else:
+            messages.success(request, f"“{deal}” moved to {deal.get_stage_display()}.")
+        return see_other(request, _board_url(scope))
+    context = _board_context(request, scope=scope or "mine", board_error=error_message)
     # 409 and 422 are swapped in too (see the board's script) so the user sees why.
     return render(request, "handoffs/deals/_board.html", context, status=status)
 

@@ -78,19 +78,22 @@ def test_a_rep_takes_a_deal_from_a_new_account_to_won_and_its_hand_off_starts(pa
     assert page.get_by_test_id("deal-contacts").get_by_text("Decision maker").is_visible()
     assert page.get_by_test_id("promises").get_by_text("Weekly status call").is_visible()
 
-    # and move it through the stages on the board
+    # and move it through the stages on the board, with the card's stage menu
     page.get_by_role("link", name="Pipeline").first.click()
     page.wait_for_url("**/pipeline/")
-    stage_menu = page.get_by_label("Stage of Fleet tracking roll-out")
-    for stage in ("discover", "propose", "negotiate"):
+    deal_pk = Deal.objects.get(title="Fleet tracking roll-out").pk
+    stage_menu = page.get_by_test_id(f"stage-menu-{deal_pk}")
+    for stage in ("Discover", "Propose", "Negotiate"):
         wait_until_htmx_is_idle(page)
+        stage_menu.locator("summary").click()
         with page.expect_response(lambda response: "/stage/" in response.url):
-            stage_menu.select_option(stage)
-        page.get_by_test_id(f"column-{stage}").get_by_text("Fleet tracking roll-out").wait_for()
+            stage_menu.get_by_role("button", name=stage).click()
+        page.get_by_test_id(f"column-{stage.lower()}").get_by_role("link", name="Fleet tracking roll-out").wait_for()
 
     # and log it won: choosing Won on the board opens the close form
     wait_until_htmx_is_idle(page)
-    stage_menu.select_option("won")
+    stage_menu.locator("summary").click()
+    stage_menu.get_by_role("button", name="Won").click()
     page.wait_for_url("**/close/?outcome=won")
     assert page.get_by_label("Won").is_checked()
     page.locator("#id_reason").fill("Best fit for their fleet; strong champion.")
