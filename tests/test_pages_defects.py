@@ -178,7 +178,7 @@ def test_a_failed_deal_form_has_an_error_summary_at_the_top_linking_to_the_field
     assert "This field is required" in summary.group(0)
     # and what was typed stays, and the page loads the script that moves focus
     assert 'value="Typed title"' in html
-    assert "js/form-errors.js" in html
+    assert "js/baton.js" in html  # form errors are a section of baton.js
 
 
 def test_a_form_error_without_a_field_is_in_the_summary_once(client_for, rep):

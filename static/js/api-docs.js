@@ -7,7 +7,9 @@
   window.ui = SwaggerUIBundle({
     url: root.dataset.schemaUrl,
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    // No deep links: they put a link inside each operation's toggle button, a control
+    // inside a control that screen readers cannot reach (axe: nested-interactive).
+    deepLinking: false,
     persistAuthorization: false,
     validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis],
