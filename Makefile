@@ -65,7 +65,7 @@ test-clocks: install-dev ## Rerun the date-sensitive tests at 4 pinned clocks (m
 test-sqlite: install-dev ## Rerun the reminder, outbox and report tests on SQLite (make run's database)
 	PYTEST=$(BIN)/pytest ./.ci/test-sqlite
 
-screenshots: install-dev ## Remake docs/screenshot.png: Chromium over the demo data (scratch SQLite)
+screenshots: install-dev ## Remake the README tour, docs/screenshots/*.png (desktop + phone): Chromium over the demo data
 	@./.ci/browser
 	$(PY) -m tests.screenshots
 
