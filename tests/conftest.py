@@ -195,17 +195,38 @@ def page(browser_instance, live_server):
 
 
 @pytest.fixture
+def page_without_javascript(browser_instance, live_server):
+    """A page in a browser context with JavaScript switched off (neither htmx nor
+    Bootstrap's scripts run), at desktop size: what a user with a blocked script gets."""
+    context = browser_instance.new_context(
+        base_url=live_server.url, viewport={"width": 1400, "height": 900}, java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    browser_page = context.new_page()
+    yield browser_page
+    context.close()
+
+
+def sign_in(page, user, password: str = TEST_PASSWORD, *, tap: bool = False):
+    """Sign `user` in through the real login form, in a new session (whether the last
+    one is still open or has idled out, as after a jump in time). `tap` for a touch
+    screen. Waits for the page the login lands on; "networkidle" also waits for htmx's
+    first requests, and needs no script to be satisfied."""
+    page.context.clear_cookies()
+    page.goto("/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    button = page.get_by_role("button", name="Log in")
+    button.tap() if tap else button.click()
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+@pytest.fixture
 def login_as(page):
-    """login_as(user) logs the browser in through the real login form, in a new session
-    (whether the last one is still open or has idled out, as after a jump in time)."""
+    """login_as(user) logs the browser in through the real login form (sign_in)."""
 
     def login(user, password: str = TEST_PASSWORD):
-        page.context.clear_cookies()
-        page.goto("/login/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state("networkidle")
-        return page
+        return sign_in(page, user, password)
 
     return login

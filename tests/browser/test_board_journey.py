@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from handoffs.choices import Currency, HandoffStatus, Stage
 from handoffs.models import Deal, Handoff
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import sign_in
 from tests.factories import AccountFactory, DealFactory, give_full_packet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -212,37 +212,26 @@ def test_a_rep_moves_a_card_with_its_compact_menu(page, login_as, rep):
     expect(page.get_by_test_id("column-discover").get_by_test_id(f"card-{deal.pk}")).to_be_visible()
 
 
-def test_the_compact_menu_works_without_javascript(browser_instance, live_server, rep):
+def test_the_compact_menu_works_without_javascript(page_without_javascript, rep):
     # given: a browser with JavaScript switched off, signed in through the login form
     deal = DealFactory(owner=rep, title="Dock scheduling", stage=Stage.QUALIFY)
-    context = browser_instance.new_context(
-        base_url=live_server.url, java_script_enabled=False, viewport={"width": 1400, "height": 900}
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
-        page.goto("/login/")
-        page.get_by_label("Username").fill(rep.username)
-        page.get_by_label("Password").fill(TEST_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state("load")
-        page.goto("/pipeline/?scope=mine")
+    page = page_without_javascript
+    sign_in(page, rep)
+    page.goto("/pipeline/?scope=mine")
 
-        # when: they open the card's menu (a native disclosure) and choose Propose
-        menu = page.get_by_test_id(f"stage-menu-{deal.pk}")
-        menu.locator("summary").click()
-        menu.get_by_role("button", name="Propose").click()
+    # when: they open the card's menu (a native disclosure) and choose Propose
+    menu = page.get_by_test_id(f"stage-menu-{deal.pk}")
+    menu.locator("summary").click()
+    menu.get_by_role("button", name="Propose").click()
 
-        # then: the browser posted the form and came back to the board, the card moved
-        page.wait_for_url("**/pipeline/?scope=mine")
-        expect(page.get_by_text("“Dock scheduling” moved to Propose.")).to_be_visible()
-        expect(page.get_by_test_id("column-propose").get_by_test_id(f"card-{deal.pk}")).to_be_visible()
+    # then: the browser posted the form and came back to the board, the card moved
+    page.wait_for_url("**/pipeline/?scope=mine")
+    expect(page.get_by_text("“Dock scheduling” moved to Propose.")).to_be_visible()
+    expect(page.get_by_test_id("column-propose").get_by_test_id(f"card-{deal.pk}")).to_be_visible()
 
-        # and Won from the same menu opens the close form
-        menu = page.get_by_test_id(f"stage-menu-{deal.pk}")
-        menu.locator("summary").click()
-        menu.get_by_role("button", name="Won").click()
-        page.wait_for_url(f"**/deals/{deal.pk}/close/?outcome=won")
-        expect(page.get_by_label("Won")).to_be_checked()
-    finally:
-        context.close()
+    # and Won from the same menu opens the close form
+    menu = page.get_by_test_id(f"stage-menu-{deal.pk}")
+    menu.locator("summary").click()
+    menu.get_by_role("button", name="Won").click()
+    page.wait_for_url(f"**/deals/{deal.pk}/close/?outcome=won")
+    expect(page.get_by_label("Won")).to_be_checked()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from handoffs.models import Deal
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import sign_in
 from tests.factories import DealFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -136,39 +136,30 @@ def test_cancel_puts_the_next_step_back_as_it_was(page, login_as, rep):
     assert deal.next_step == "Keep me"
 
 
-def test_the_next_step_is_set_without_javascript(browser_instance, live_server, rep):
+def test_the_next_step_is_set_without_javascript(page_without_javascript, rep):
     # given: a browser with JavaScript switched off, signed in through the login form
     today = today_of(rep)
     deal = DealFactory(owner=rep, title="No script deal", next_step="Old step")
-    context = browser_instance.new_context(base_url=live_server.url, java_script_enabled=False)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
-        page.goto("/login/")
-        page.get_by_label("Username").fill(rep.username)
-        page.get_by_label("Password").fill(TEST_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state("load")
-        page.goto(f"/deals/{deal.pk}/")
+    page = page_without_javascript
+    sign_in(page, rep)
+    page.goto(f"/deals/{deal.pk}/")
 
-        # when: the edit link opens the form page
-        page.get_by_test_id(f"next-step-edit-{deal.pk}").click()
-        page.wait_for_url(re.compile(rf"/deals/{deal.pk}/next-step/\?next=/deals/{deal.pk}/$"))
-        form = page.get_by_test_id(f"next-step-{deal.pk}")
-        # a date in the past is refused on the form page, with what was typed
-        form.locator("input[name=next_step]").fill("Send the contract")
-        form.locator("input[name=next_step_due]").fill((today - datetime.timedelta(days=3)).isoformat())
-        form.get_by_test_id(f"next-step-save-{deal.pk}").click()
-        page.wait_for_load_state("load")
-        expect(page.get_by_test_id(f"next-step-due-error-{deal.pk}")).to_contain_text("cannot be due in the past")
-        expect(form.locator("input[name=next_step]")).to_have_value("Send the contract")
-        # and a date to come saves it and goes back to the deal page
-        form.locator("input[name=next_step_due]").fill((today + datetime.timedelta(days=4)).isoformat())
-        form.get_by_test_id(f"next-step-save-{deal.pk}").click()
+    # when: the edit link opens the form page
+    page.get_by_test_id(f"next-step-edit-{deal.pk}").click()
+    page.wait_for_url(re.compile(rf"/deals/{deal.pk}/next-step/\?next=/deals/{deal.pk}/$"))
+    form = page.get_by_test_id(f"next-step-{deal.pk}")
+    # a date in the past is refused on the form page, with what was typed
+    form.locator("input[name=next_step]").fill("Send the contract")
+    form.locator("input[name=next_step_due]").fill((today - datetime.timedelta(days=3)).isoformat())
+    form.get_by_test_id(f"next-step-save-{deal.pk}").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_test_id(f"next-step-due-error-{deal.pk}")).to_contain_text("cannot be due in the past")
+    expect(form.locator("input[name=next_step]")).to_have_value("Send the contract")
+    # and a date to come saves it and goes back to the deal page
+    form.locator("input[name=next_step_due]").fill((today + datetime.timedelta(days=4)).isoformat())
+    form.get_by_test_id(f"next-step-save-{deal.pk}").click()
 
-        # then
-        page.wait_for_url(f"**/deals/{deal.pk}/")
-        expect(page.get_by_role("alert").filter(has_text="Next step saved")).to_be_visible()
-        expect(page.get_by_test_id(f"next-step-{deal.pk}")).to_contain_text("Send the contract")
-    finally:
-        context.close()
+    # then
+    page.wait_for_url(f"**/deals/{deal.pk}/")
+    expect(page.get_by_role("alert").filter(has_text="Next step saved")).to_be_visible()
+    expect(page.get_by_test_id(f"next-step-{deal.pk}")).to_contain_text("Send the contract")

@@ -14,7 +14,7 @@ from followups.services.notifications import notification_create
 from handoffs.choices import HandoffStatus, StepStatus
 from handoffs.models import Handoff, HandoffStep, Playbook
 from handoffs.services.handoffs import handoff_propose_owner
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import sign_in
 from tests.factories import PlaybookFactory, PlaybookStepFactory
 from tests.handoffs.handoff_builders import won_handoff
 
@@ -31,29 +31,6 @@ def default_playbook(transactional_db):
             PlaybookStepFactory(playbook=playbook, position=offset + 1, title=title, due_offset_days=offset + 1)
 
 
-@pytest.fixture
-def no_js_page(browser_instance, live_server):
-    """A page in a browser context with JavaScript switched off (neither htmx nor
-    Bootstrap's scripts run), at desktop size."""
-    context = browser_instance.new_context(
-        base_url=live_server.url, viewport={"width": 1400, "height": 900}, java_script_enabled=False
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def _log_in(page, user) -> None:
-    """tests/conftest.py's login_as, for a page of another context: the real login form."""
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("load")
-
-
 def _open_steps(handoff: Handoff) -> list[HandoffStep]:
     return list(handoff.steps.filter(status=StepStatus.OPEN).order_by("due_on", "position"))
 
@@ -63,8 +40,8 @@ def _alert(page, text: str):
     return page.locator(".messages [role=alert]").filter(has_text=text)
 
 
-def test_the_lead_and_the_rep_work_a_handoff_with_javascript_off(no_js_page, rep, manager, delivery_lead):
-    page = no_js_page
+def test_the_lead_and_the_rep_work_a_handoff_with_javascript_off(page_without_javascript, rep, manager, delivery_lead):
+    page = page_without_javascript
     # given: a won deal's hand-off proposed to the lead, and a notification for them
     handoff = won_handoff(rep=rep)
     handoff_propose_owner(actor=manager, handoff=handoff, owner=delivery_lead)
@@ -73,7 +50,7 @@ def test_the_lead_and_the_rep_work_a_handoff_with_javascript_off(no_js_page, rep
     detail = f"/handoffs/{handoff.pk}/"
 
     # when: the lead accepts ownership
-    _log_in(page, delivery_lead)
+    sign_in(page, delivery_lead)
     page.goto(detail)
     page.get_by_role("button", name="Accept ownership").click()
     # then: back on the hand-off's page (a full page load), which says so
@@ -126,7 +103,7 @@ def test_the_lead_and_the_rep_work_a_handoff_with_javascript_off(no_js_page, rep
     assert Notification.objects.get(user=delivery_lead, title="Read the Northwind brief").read_at is not None
 
     # when: the rep ticks the first step from My hand-offs
-    _log_in(page, rep)
+    sign_in(page, rep)
     page.locator("#mainnav").get_by_role("link", name="My hand-offs").click()
     mine = page.locator(f"#my-handoff-{handoff.pk}")
     steps = mine.get_by_test_id("next-step")
@@ -143,10 +120,10 @@ def test_the_lead_and_the_rep_work_a_handoff_with_javascript_off(no_js_page, rep
     assert first.status == StepStatus.DONE and first.done_by == rep
 
 
-def test_the_user_menu_opens_and_logs_out_with_javascript_off(no_js_page, rep):
+def test_the_user_menu_opens_and_logs_out_with_javascript_off(page_without_javascript, rep):
     # given
-    page = no_js_page
-    _log_in(page, rep)
+    page = page_without_javascript
+    sign_in(page, rep)
     page.goto("/handoffs/mine/")
     # when: the menu opens without Bootstrap's script (while focus is inside it)
     page.get_by_test_id("user-menu").click()

@@ -15,7 +15,7 @@ from followups.choices import CheckInStatus
 from handoffs.choices import HandoffStatus, Stage
 from handoffs.models import Handoff
 from handoffs.services.handoffs import handoff_propose_owner
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import sign_in
 from tests.factories import (
     AccountFactory,
     CheckInFactory,
@@ -52,17 +52,6 @@ def phone(browser_instance, live_server):
     phone_page = context.new_page()
     yield phone_page
     context.close()
-
-
-def _log_in(page, user):
-    """Log in through the real login form by tapping, in a new session."""
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").tap()
-    page.wait_for_load_state("networkidle")
-    return page
 
 
 def _open_nav(page):
@@ -180,7 +169,7 @@ def _pages_of(page, user, world, *, with_rep_forms: bool) -> list[str]:
 def test_no_page_a_role_reaches_scrolls_sideways_on_a_phone(phone, phone_world, role, request):
     # given: a user of the role, on a phone
     user = request.getfixturevalue(role)
-    _log_in(phone, user)
+    sign_in(phone, user, tap=True)
     paths = _pages_of(phone, user, phone_world, with_rep_forms=role == "rep")
     assert len(paths) >= 6, paths
 
@@ -200,7 +189,7 @@ def test_no_page_a_role_reaches_scrolls_sideways_on_a_phone(phone, phone_world, 
 
 def test_the_navigation_is_collapsed_behind_its_toggler_and_opens_on_a_tap(phone, phone_world, rep):
     # given: a rep on a phone
-    _log_in(phone, rep)
+    sign_in(phone, rep, tap=True)
     toggler = phone.locator(".navbar-toggler")
     pipeline = phone.locator("#mainnav").get_by_role("link", name="Pipeline")
 
@@ -279,7 +268,7 @@ def _small_targets(page) -> list[str]:
 
 def test_targets_on_my_day_a_deal_and_a_hand_off_are_touch_sized(phone, phone_world, rep, delivery_lead):
     # given: a rep on My day, with the navigation open
-    _log_in(phone, rep)
+    sign_in(phone, rep, tap=True)
     phone.goto("/my-day/")
     _open_nav(phone)
 
@@ -299,7 +288,7 @@ def test_targets_on_my_day_a_deal_and_a_hand_off_are_touch_sized(phone, phone_wo
     assert _small_targets(phone) == []
 
     # and on the hand-off page and its brief, for the delivery lead it waits for
-    _log_in(phone, delivery_lead)
+    sign_in(phone, delivery_lead, tap=True)
     for path in (f"/handoffs/{phone_world['proposed'].pk}/", f"/handoffs/{phone_world['proposed'].pk}/brief/"):
         phone.goto(path)
         assert _small_targets(phone) == [], path
@@ -310,7 +299,7 @@ def test_a_rep_logs_a_checkin_opens_a_deal_and_moves_its_next_step_by_tapping(ph
     deal = phone_world["deal"]
 
     # given: a rep on a phone
-    _log_in(phone, rep)
+    sign_in(phone, rep, tap=True)
 
     # when: they open Check-ins from the collapsed navigation and log the overdue one
     _open_nav(phone)
@@ -362,7 +351,7 @@ def test_a_delivery_lead_reads_the_brief_and_accepts_a_hand_off_by_tapping(phone
     handoff = phone_world["proposed"]
 
     # given: the delivery lead, on a phone, with a hand-off waiting for them
-    _log_in(phone, delivery_lead)
+    sign_in(phone, delivery_lead, tap=True)
 
     # when: they open My hand-offs from the collapsed navigation and read the brief
     _open_nav(phone)
