@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import sign_in
 from tests.factories import AccountFactory, DealFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -78,32 +78,23 @@ def test_enter_without_a_chosen_result_opens_the_full_results_page(page, login_a
     expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
 
 
-def test_search_works_without_javascript(browser_instance, live_server, rep):
+def test_search_works_without_javascript(page_without_javascript, rep):
     # given: a browser with JavaScript switched off, signed in through the login form
     account = AccountFactory(owner=rep, name="Puffin Partners")
-    context = browser_instance.new_context(base_url=live_server.url, java_script_enabled=False)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
-        page.goto("/login/")
-        page.get_by_label("Username").fill(rep.username)
-        page.get_by_label("Password").fill(TEST_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state("load")
+    page = page_without_javascript
+    sign_in(page, rep)
 
-        # when: they type in the top bar's box and press Enter (a plain GET form)
-        page.get_by_test_id("global-search").fill("puffin")
-        page.get_by_test_id("global-search").press("Enter")
+    # when: they type in the top bar's box and press Enter (a plain GET form)
+    page.get_by_test_id("global-search").fill("puffin")
+    page.get_by_test_id("global-search").press("Enter")
 
-        # then: the results page lists the account, and its link opens it
-        page.wait_for_url("**/search/?q=puffin")
-        results = page.get_by_test_id("search-page-results")
-        results.get_by_role("link", name="Puffin Partners").click()
-        page.wait_for_url(f"**/accounts/{account.pk}/")
-        expect(page.get_by_role("heading", name="Puffin Partners", level=1)).to_be_visible()
+    # then: the results page lists the account, and its link opens it
+    page.wait_for_url("**/search/?q=puffin")
+    results = page.get_by_test_id("search-page-results")
+    results.get_by_role("link", name="Puffin Partners").click()
+    page.wait_for_url(f"**/accounts/{account.pk}/")
+    expect(page.get_by_role("heading", name="Puffin Partners", level=1)).to_be_visible()
 
-        # and a URL typed by hand works too
-        page.goto("/search/?q=puff")
-        expect(page.get_by_test_id("search-page-results").get_by_role("link", name="Puffin Partners")).to_be_visible()
-    finally:
-        context.close()
+    # and a URL typed by hand works too
+    page.goto("/search/?q=puff")
+    expect(page.get_by_test_id("search-page-results").get_by_role("link", name="Puffin Partners")).to_be_visible()
