@@ -95,6 +95,42 @@ PAGES: list[BenchPage] = [
     ),
 ]
 
+# Global search (issue 16): what people type into the top bar's box, against the seeded
+# names as the first bench users (team 1) see them: accounts "Gringotts Media 41",
+# contacts "Anna Rossi" (~2,800 of the team's), deals "Data migration — …" (one in
+# eight), "wa" (a two-letter word: the start of "Wayne"), and a typo matching nothing.
+# Other teams see other company names: with BENCH_USERS > 1 some users find no company.
+SEARCH_QUERIES = [
+    ("company prefix", "Gring"),
+    ("contact surname", "Rossi"),
+    ("deal title word", "migration"),
+    ("2 letters", "wa"),
+    ("no match", "zephyr"),
+]
+
+
+def search_pages() -> list[BenchPage]:
+    """The dropdown (`partial=1`, as the box asks while the user types) and the full page,
+    as a rep and as a manager, for each of SEARCH_QUERIES."""
+    pages = []
+    for query_name, query in SEARCH_QUERIES:
+        for role, role_name in ((Role.REP, "rep"), (Role.MANAGER, "manager")):
+            pages.append(
+                BenchPage(
+                    f"search dropdown ({role_name}) {query_name}",
+                    "handoffs:search",
+                    role,
+                    query_string=f"q={query}&partial=1",
+                )
+            )
+            pages.append(
+                BenchPage(f"search page ({role_name}) {query_name}", "handoffs:search", role, query_string=f"q={query}")
+            )
+    return pages
+
+
+PAGES += search_pages()
+
 
 def bench_users(role: str, count: int) -> list[User]:
     """The first `count` bench users of a role (bench_rep_1, bench_rep_2, …)."""

@@ -114,16 +114,36 @@ def deals_visible_to(user: User) -> QuerySet[Deal]:
     return deals.filter(visible)
 
 
-def handoffs_visible_to(user: User) -> QuerySet[Handoff]:
+def handoffs_visible_to(user: User, *, of_deals: Q | None = None) -> QuerySet[Handoff]:
     """Every hand-off `user` may read (a queryset to filter further).
 
     The same rule as deals_visible_to, written on the hand-off's own columns: its deal
     among the deals the user's team holds (`deal_id IN (...)`, answered by the deal
     indexes on owner and team and hashed once), and for managers the hand-offs proposed
     to or owned by their team's delivery leads. No join, no subquery per deal, so the
-    paginator's COUNT is one scan of the hand-off table."""
+    paginator's COUNT is one scan of the hand-off table.
+
+    With `of_deals` (a filter on Deal, e.g. the global search's words), only the
+    hand-offs of the deals it matches. A deal has at most one hand-off, and those a
+    manager sees through their delivery leads are the deals deals_visible_to opens
+    through them, so for everyone but a delivery lead (who sees what they were handed)
+    this is "the hand-offs of the visible deals that match": one id array (`deal_id = ANY(...)`) whose deals the visibility's and
+    the filter's indexes find together (a BitmapAnd), fed to the hand-off's unique
+    deal_id index. Filtering the full rule's result instead joins every visible
+    hand-off to its deal first (~60 ms at 100k deals)."""
     if not is_active_user(user):
         return Handoff.objects.none()
+    if of_deals is None:
+        return _handoffs_visible_to(user)
+    if user.is_delivery:
+        matching = Deal.objects.filter(of_deals).order_by().values("pk")
+        return Handoff.objects.filter(_handed_to_user(user) & Q(deal_id__in=matching))
+    matching_visible = deals_visible_to(user).filter(of_deals).order_by().values("pk")
+    return Handoff.objects.filter(InSubquery("deal_id", matching_visible))
+
+
+def _handoffs_visible_to(user: User) -> QuerySet[Handoff]:
+    """handoffs_visible_to without a filter on the deals (an active user)."""
     if user.is_admin_role:
         return Handoff.objects.all()
     if user.is_delivery:

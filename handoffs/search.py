@@ -7,22 +7,34 @@ The contract:
   A URL a search result links to therefore never answers 404 to the user who saw it.
 - **Matching**: the query is split into words (at most MAX_WORDS); a row matches when
   every word is a case-insensitive substring of one of its searched fields, so "hana ito"
-  finds Hana Ito and "fleet roll" finds "Fleet tracking roll-out". Searched fields: a
-  deal's title; an account's name and domain; a contact's first and last name and
-  e-mail; a hand-off's deal title and account name. An erased contact's fields hold only
-  "Erased contact #<id>" (accounts.services.contact_anonymise), so its old name and
-  e-mail never match, and it is shown by that name.
+  finds Hana Ito and "fleet roll" finds "Fleet tracking roll-out". A word shorter than
+  SHORT_WORD_LENGTH characters ("gl", the "i" of "hana i") must start a field or a word
+  of it instead: two letters are a beginning, and "gl" inside "English" is noise.
+  Searched fields: a deal's title; an account's name and domain; a contact's first and
+  last name and e-mail; a hand-off's deal title and account name. An erased contact's
+  fields hold only "Erased contact #<id>" (accounts.services.contact_anonymise), so its
+  old name and e-mail never match, and it is shown by that name.
 - **Indexes**: `icontains` is `UPPER(col::text) LIKE UPPER('%word%')` on PostgreSQL,
   and every searched column has a trigram GIN index on exactly that expression
   (migrations handoffs 0004, and 0015 for a contact's e-mail), so a word of three
   characters or more is answered by the indexes (a BitmapOr across a row's fields), not
-  a scan. A two-character word has no trigram: PostgreSQL then reads the visible rows.
+  a scan. A short word is matched as `LIKE 'GL%' OR LIKE '% GL%'`, whose leading blank
+  gives pg_trgm its word-start trigrams ("  g", " gl"), so the same indexes answer it
+  (`LIKE '%GL%'` has no trigram at all and would read every row).
   SQLite (make run) runs the same queries without indexes.
 - **Relevance**: exact matches first, then prefixes of the whole query, then the rest;
   within each, deals and hand-offs by recency, accounts and contacts by name.
-- **Cost**: one query per kind (four; for a manager plus the read of their teams that
-  each visibility rule makes), whatever the number of rows; a query shorter than
-  MIN_QUERY_LENGTH runs none.
+- **Cost**: one query per kind, plus one read of the accounts the user's deals open
+  (accounts_visible_to's `deal_accounts_as_list`: read once, shared by the accounts and
+  contacts queries, instead of a subquery over the team's ~17k deals in each); for a
+  manager plus the read of their teams that each visibility rule makes. The same
+  number whatever the number of rows; a query shorter than MIN_QUERY_LENGTH runs none.
+  The hand-offs query hands its words to the visibility rule (handoffs_visible_to's
+  `of_deals`), so the user's deals and the matching deals meet in the deal indexes (a
+  BitmapAnd) and only the few thousand matching hand-offs are read and ranked; filtering
+  the rule's result joined ~7,500 hand-offs to their deals to check each one.
+  At 100k deals a rare word costs ~20 ms of PostgreSQL, a common one ~60 ms, a quarter
+  to a half of it the hand-offs query (README, Benchmarks, "Search").
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ from operator import and_, or_
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Concat
 
+from accounts.common.expressions import InSubquery
 from accounts.models import Account, Contact, User
 from handoffs.access import accounts_visible_to, deals_visible_to, handoffs_visible_to
 from handoffs.models import Deal, Handoff
@@ -43,6 +56,9 @@ MIN_QUERY_LENGTH = 2
 # pasted paragraph cannot become a forty-way AND of LIKE scans.
 MAX_QUERY_LENGTH = 100
 MAX_WORDS = 5
+# Words shorter than this match the start of a field or of a word in it (see above);
+# pg_trgm's trigrams are three characters, so this is the shortest fully indexed word.
+SHORT_WORD_LENGTH = 3
 
 # Relevance tiers, lowest first.
 _EXACT, _PREFIX, _CONTAINS = 0, 1, 2
@@ -84,9 +100,17 @@ def _words(query: str) -> list[str]:
     return query.split()[:MAX_WORDS]
 
 
+def _word_in(name: str, word: str) -> Q:
+    """`word` a substring of the field `name`, or for a short word the start of it or of
+    one of its words (see the module docstring)."""
+    if len(word) >= SHORT_WORD_LENGTH:
+        return Q(**{f"{name}__icontains": word})
+    return Q(**{f"{name}__istartswith": word}) | Q(**{f"{name}__icontains": f" {word}"})
+
+
 def _every_word_in(fields: tuple[str, ...], words: list[str]) -> Q:
-    """Each word a substring of at least one of `fields` (AND of ORs)."""
-    return reduce(and_, (reduce(or_, (Q(**{f"{name}__icontains": word}) for name in fields)) for word in words))
+    """Each word in at least one of `fields` (AND of ORs)."""
+    return reduce(and_, (reduce(or_, (_word_in(name, word) for name in fields)) for word in words))
 
 
 def _relevance(query: str, *fields: str) -> Case:
@@ -114,22 +138,21 @@ def _deals(user: User, query: str, words: list[str], limit: int) -> QuerySet[Dea
     )
 
 
-def _accounts(user: User, query: str, words: list[str], limit: int) -> QuerySet[Account]:
+def _accounts(visible: QuerySet[Account], query: str, words: list[str], limit: int) -> QuerySet[Account]:
     fields = ("name", "domain")
     return (
-        accounts_visible_to(user)
-        .filter(_every_word_in(fields, words))
+        visible.filter(_every_word_in(fields, words))
         .annotate(relevance=_relevance(query, *fields))
         .order_by("relevance", "name", "id")[:limit]
     )
 
 
-def _contacts(user: User, query: str, words: list[str], limit: int) -> QuerySet[Contact]:
+def _contacts(visible: QuerySet[Account], query: str, words: list[str], limit: int) -> QuerySet[Contact]:
     fields = ("first_name", "last_name", "email")
     # "Hana Ito" typed in full is an exact match of the name as shown, not of one field.
     full_name = Concat("first_name", Value(" "), "last_name")
     return (
-        Contact.objects.filter(account__in=accounts_visible_to(user).values("pk"))
+        Contact.objects.filter(account__in=visible.values("pk"))
         .filter(_every_word_in(fields, words))
         .select_related("account")
         .annotate(
@@ -150,20 +173,23 @@ def _contacts(user: User, query: str, words: list[str], limit: int) -> QuerySet[
     )
 
 
-def _handoff_matches(word: str) -> Q:
-    """A hand-off whose deal's title or account's name holds `word`. Written as two
-    subqueries, each on one table, so that each is answered by its trigram index: an OR
-    of LIKEs across joined tables can only be checked row by row after the join."""
-    titled = Deal.objects.filter(title__icontains=word).values("pk")
-    named = Account.objects.filter(name__icontains=word).values("pk")
-    return Q(deal_id__in=titled) | Q(deal__account_id__in=named)
+def _handoff_deal_matches(word: str) -> Q:
+    """A deal whose title or account's name holds `word` (a filter on Deal): a BitmapOr
+    of the title's trigram index and the account index fed by the accounts whose name
+    matches (InSubquery). An OR across the join (`title … OR account.name …`) could only
+    be checked after joining the deals to their accounts."""
+    named = Account.objects.filter(_word_in("name", word)).order_by().values("pk")
+    return _word_in("title", word) | InSubquery("account_id", named)
 
 
 def _handoffs(user: User, query: str, words: list[str], limit: int) -> QuerySet[Handoff]:
     fields = ("deal__title", "deal__account__name")
+    # The words go into the visibility rule itself (handoffs_visible_to's `of_deals`),
+    # so the user's deals and the matching deals meet in the deal indexes (a BitmapAnd)
+    # before any hand-off is read.
+    of_deals = reduce(and_, (_handoff_deal_matches(word) for word in words))
     return (
-        handoffs_visible_to(user)
-        .filter(reduce(and_, (_handoff_matches(word) for word in words)))
+        handoffs_visible_to(user, of_deals=of_deals)
         .select_related("deal__account", "delivery_owner")
         .annotate(relevance=_relevance(query, *fields))
         .order_by("relevance", "-closed_on", "-id")[:limit]
@@ -177,11 +203,12 @@ def search_everything(*, user: User, query: str | None, limit_per_kind: int = 5)
     if len(query) < MIN_QUERY_LENGTH:
         return SearchResults(query=query, limit=limit_per_kind, too_short=True)
     words = _words(query)
+    visible_accounts = accounts_visible_to(user, deal_accounts_as_list=True)
     return SearchResults(
         query=query,
         limit=limit_per_kind,
         deals=list(_deals(user, query, words, limit_per_kind)),
-        accounts=list(_accounts(user, query, words, limit_per_kind)),
-        contacts=list(_contacts(user, query, words, limit_per_kind)),
+        accounts=list(_accounts(visible_accounts, query, words, limit_per_kind)),
+        contacts=list(_contacts(visible_accounts, query, words, limit_per_kind)),
         handoffs=list(_handoffs(user, query, words, limit_per_kind)),
     )

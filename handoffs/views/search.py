@@ -3,7 +3,7 @@
 `/search/?q=…` is the full page, each kind of result a section; the top bar's box is a
 plain GET form to it, so search works without JavaScript. With htmx the box asks for
 `/search/?q=…&partial=1` as the user types and shows the bare results list in a
-dropdown (static/js/search.js moves through it with the keyboard). What is found, and
+dropdown (static/js/baton.js moves through it with the keyboard). What is found, and
 who may see it, is handoffs.search.search_everything.
 """
 

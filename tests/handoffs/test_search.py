@@ -8,14 +8,16 @@ import datetime
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account, Contact
 from accounts.services import contact_anonymise
+from handoffs.access import handoffs_visible_to
 from handoffs.choices import HandoffStatus
 from handoffs.models import Deal
-from handoffs.search import search_everything
+from handoffs.search import _word_in, search_everything
 from tests.factories import AccountFactory, ContactFactory, DealFactory, HandoffFactory
 
 NOW = datetime.datetime(2025, 3, 10, 12, tzinfo=datetime.UTC)
@@ -126,6 +128,57 @@ def test_exact_matches_come_first_then_prefixes_then_the_rest(rep):
     assert titles(found.deals) == ["Atlas", "Atlas migration", "Renewal for the atlas team", "Project atlas phase 2"]
 
 
+def test_an_old_prefix_match_still_comes_before_many_newer_ones_that_only_contain_it(rep):
+    # given: one old deal and one old hand-off starting with the word, and more newer
+    # deals and hand-offs merely containing it than the dropdown shows
+    with time_machine.travel(NOW - datetime.timedelta(days=30), tick=False):
+        DealFactory(owner=rep, title="Osprey expansion")
+        old_handoff = HandoffFactory(
+            deal__owner=rep, deal__title="Osprey renewal", closed_on=NOW.date() - datetime.timedelta(days=30)
+        )
+    for number in range(7):
+        DealFactory(owner=rep, title=f"Fleet for osprey {number}")
+        HandoffFactory(
+            deal__owner=rep,
+            deal__title=f"Won the osprey {number}",
+            closed_on=NOW.date() - datetime.timedelta(days=number),
+        )
+
+    found = search_everything(user=rep, query="osprey", limit_per_kind=5)
+
+    # then: the prefix matches first (the hand-off's deal is one), then the newest of
+    # the rest, and no row twice
+    assert set(titles(found.deals)[:2]) == {"Osprey expansion", "Osprey renewal"}
+    assert len(set(titles(found.deals))) == 5
+    assert found.handoffs[0] == old_handoff
+    assert [handoff.deal.title for handoff in found.handoffs[1:]] == [f"Won the osprey {n}" for n in range(4)]
+
+
+def test_the_hand_offs_of_matching_deals_are_the_visible_hand_offs_that_match(
+    rep, manager, delivery_manager, delivery_lead, admin_user, outsider_team_rep
+):
+    # given: Kestrel hand-offs of the rep's team, of another team (one handed to the
+    # delivery team's lead), and one that does not match
+    mine = HandoffFactory(deal__owner=rep, deal__title="Kestrel roll-out")
+    HandoffFactory(deal__owner=outsider_team_rep, deal__title="Kestrel pilot")
+    HandoffFactory(
+        deal__owner=outsider_team_rep,
+        deal__title="Kestrel support",
+        status=HandoffStatus.ACCEPTED,
+        delivery_owner=delivery_lead,
+    )
+    HandoffFactory(deal__owner=rep, deal__title="Condor roll-out")
+    of_deals = Q(title__icontains="kestrel")
+
+    # then: for every role, handoffs_visible_to's faster form is the rule, filtered
+    for user in (rep, manager, delivery_manager, delivery_lead, admin_user, outsider_team_rep):
+        fast = set(handoffs_visible_to(user, of_deals=of_deals))
+        assert fast == set(handoffs_visible_to(user).filter(deal__title__icontains="kestrel")), user.username
+    assert set(handoffs_visible_to(rep, of_deals=of_deals)) == {mine}
+    assert len(handoffs_visible_to(delivery_manager, of_deals=of_deals)) == 1
+    assert len(handoffs_visible_to(admin_user, of_deals=of_deals)) == 3
+
+
 def test_accounts_rank_a_domain_prefix_above_a_name_that_only_contains_it(rep):
     AccountFactory(owner=rep, name="Big Tern Holdings", domain="bigtern.test")
     AccountFactory(owner=rep, name="Ternary Systems", domain="ternary.test")
@@ -139,6 +192,22 @@ def test_each_kind_is_cut_at_its_limit(rep):
 
     assert len(search_everything(user=rep, query="pelican").deals) == 5
     assert len(search_everything(user=rep, query="pelican", limit_per_kind=3).deals) == 3
+
+
+def test_a_two_letter_word_matches_the_start_of_a_field_or_of_a_word_in_it(rep):
+    account = AccountFactory(owner=rep, name="Globex Retail")
+    ContactFactory(account=account, first_name="Ana", last_name="Glass", email="ana@acme.test")
+    DealFactory(owner=rep, account=account, title="Data for Globex")
+    DealFactory(owner=rep, account=account, title="English course")
+
+    found = search_everything(user=rep, query="gl")
+
+    assert titles(found.accounts) == ["Globex Retail"]
+    assert titles(found.contacts) == ["Ana Glass"]
+    assert titles(found.deals) == ["Data for Globex"]  # not the "gl" inside "English"
+    # and a one-letter word of a longer query too: "ana g" is Ana Glass, not Ana Berg
+    ContactFactory(account=account, first_name="Ana", last_name="Berg", email="ab@acme.test")
+    assert titles(search_everything(user=rep, query="ana g").contacts) == ["Ana Glass"]
 
 
 def test_wildcards_typed_by_the_user_are_plain_characters(rep):
@@ -183,8 +252,32 @@ def test_a_reps_search_is_one_query_per_kind_at_any_size(rep):
     small = _queries_of_search(rep)
     _matching_records(rep, 20)
 
-    assert small == 4
+    # Four searches, and one read of the accounts the rep's deals open (shared by the
+    # accounts and contacts searches).
+    assert small == 5
     assert _queries_of_search(rep) == small
+
+
+@pytest.mark.parametrize("partial", ["1", ""], ids=["dropdown", "page"])
+def test_the_dropdown_and_the_page_run_the_same_queries_at_any_size(client_for, rep, partial):
+    # given: a signed-in rep, and a warm first request (session, user)
+    client = client_for(rep)
+    _matching_records(rep, 2)
+    url = reverse("handoffs:search") + f"?q=heron&partial={partial}"
+    client.get(url)
+
+    # when: the same search over 2 then 22 matching records of each kind
+    with CaptureQueriesContext(connection) as small:
+        before = client.get(url)
+    _matching_records(rep, 20)
+    with CaptureQueriesContext(connection) as large:
+        after = client.get(url)
+
+    # then: the rows grew, the queries did not (the session, the user, the search)
+    assert after.status_code == 200
+    assert after.context["results"].count > before.context["results"].count
+    assert len(large) == len(small)
+    assert len(small) <= 8
 
 
 def test_a_managers_search_runs_the_same_number_of_queries_at_any_size(manager, rep):
@@ -208,6 +301,8 @@ def test_postgresql_answers_each_searched_column_from_its_trigram_index(rep):
         "contact_last_name_trgm_idx": Contact.objects.filter(last_name__icontains="hopper"),
         "contact_email_trgm_idx": Contact.objects.filter(email__icontains="hopper"),
     }
+    # a two-letter word (the start of a field or of a word): pg_trgm's word-start trigrams
+    short_word = Deal.objects.filter(_word_in("title", "ho"))
     if connection.vendor != "postgresql":
         # SQLite (make run) has no trigram index: the same lookup is a scan there.
         assert lookups["contact_email_trgm_idx"].count() == 1
@@ -222,10 +317,12 @@ def test_postgresql_answers_each_searched_column_from_its_trigram_index(rep):
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute("SET LOCAL enable_indexonlyscan = off")
     plans = {index: queryset.explain() for index, queryset in lookups.items()}
+    short_word_plan = short_word.explain()
 
     # then: each searched column is read through its trigram index
     for index, plan in plans.items():
         assert index in plan, plan
+    assert short_word_plan.count("deal_title_trgm_idx") == 2, short_word_plan
 
 
 # --- the page and the dropdown -------------------------------------------------------
