@@ -9,6 +9,7 @@ import urllib.request
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,8 +69,8 @@ def test_the_api_docs_page_loads_with_no_request_leaving_the_site(page, login_as
     page.locator(".opblock").first.wait_for()
     page.wait_for_load_state("networkidle")
     # then: the operations of the schema are listed, with the bearer authorisation
-    assert page.get_by_text("/api/v1/accounts/").first.is_visible()
-    assert page.get_by_role("button", name="Authorize").is_visible()
+    expect(page.get_by_text("/api/v1/accounts/").first).to_be_visible()
+    expect(page.get_by_role("button", name="Authorize")).to_be_visible()
     host = urlparse(live_server.url).hostname
     outside = [url for url in requested if urlparse(url).scheme in ("http", "https") and urlparse(url).hostname != host]
     assert host == "127.0.0.1" or host == "localhost"

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from tests.browser.crawl import ANONYMOUS, crawl_every_role, is_html, settled, url_name
 
@@ -154,7 +155,7 @@ def test_the_first_tab_reaches_the_skip_link_and_enter_moves_to_the_main_content
     # then: the skip link is focused, and visible
     skip = page.get_by_role("link", name="Skip to main content")
     assert page.evaluate("() => document.activeElement.textContent.trim()") == "Skip to main content"
-    assert skip.is_visible()
+    expect(skip).to_be_visible()
     # when: they press Enter
     page.keyboard.press("Enter")
     # then: focus is on the main content

@@ -8,6 +8,7 @@ import datetime
 import pytest
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from followups.choices import CheckInStatus
 from followups.models import CheckIn, Notification
@@ -36,7 +37,7 @@ def test_a_rep_logs_an_overdue_checkin_at_risk_and_the_delivery_owner_is_told(pa
     page.get_by_role("link", name="Check-ins").click()
     overdue_section = page.get_by_test_id("checkins-overdue")
     assert "2 days overdue" in overdue_section.inner_text()
-    assert page.get_by_test_id(f"checkin-{upcoming.pk}").is_visible()
+    expect(page.get_by_test_id(f"checkin-{upcoming.pk}")).to_be_visible()
     overdue_section.get_by_test_id(f"checkin-{overdue.pk}").get_by_role("link", name="Log").click()
     page.get_by_label("Call", exact=True).check()
     page.get_by_label("At risk").check()

@@ -2,6 +2,7 @@
 errors and the cursor in the first field in error, and keeps what was typed."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import AccountFactory
 
@@ -22,7 +23,7 @@ def test_a_failed_deal_form_summarises_its_errors_and_focuses_the_first_invalid_
     page.wait_for_load_state("load")
     # then: the summary is at the top, names the field, and the cursor is in that field
     summary = page.get_by_test_id("error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert "Next step" in summary.inner_text()
     page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_next_step'")
     assert page.locator("#id_title").input_value() == "Fleet tracking roll-out"

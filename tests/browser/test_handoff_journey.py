@@ -13,6 +13,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 from icalendar import Calendar
+from playwright.sync_api import expect
 
 from followups.services.outbox import outbox_deliver_due
 from handoffs.choices import HandoffStatus, PromiseStatus, Stage
@@ -57,11 +58,11 @@ def test_a_won_deal_is_handed_off_through_a_three_way_meeting(page, login_as, li
     login_as(delivery_lead)
     page.get_by_role("link", name="My hand-offs").click()
     waiting = page.get_by_test_id("waiting-for-me")
-    assert waiting.get_by_text("Fleet tracking roll-out").is_visible()
+    expect(waiting.get_by_text("Fleet tracking roll-out")).to_be_visible()
     waiting.get_by_role("link", name="Read the brief").click()
     brief = page.get_by_test_id("handoff-brief")
-    assert brief.get_by_text("Live by 1 March").is_visible()
-    assert brief.get_by_text("Hana Ito").is_visible()
+    expect(brief.get_by_text("Live by 1 March")).to_be_visible()
+    expect(brief.get_by_text("Hana Ito")).to_be_visible()
     page.get_by_role("link", name="Accept or decline").click()
     page.get_by_role("button", name="Accept ownership").click()
     page.get_by_test_id("delivery-owner").wait_for()
@@ -152,7 +153,7 @@ def test_a_lead_declines_with_a_reason_and_the_manager_proposes_someone_else(
     # then: the manager sees it needs a new owner, and proposes someone else
     login_as(manager)
     page.goto("/handoffs/")
-    assert page.get_by_test_id("handoff-table").get_by_text("Declined — needs a new owner").is_visible()
+    expect(page.get_by_test_id("handoff-table").get_by_text("Declined — needs a new owner")).to_be_visible()
     page.goto(f"/handoffs/{handoff.pk}/")
     assert "At capacity until March." in page.get_by_test_id("ownership-panel").inner_text()
     page.get_by_label("Propose someone else").select_option(str(other_lead.pk))

@@ -10,6 +10,7 @@ import time
 import pytest
 import requests
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from handoffs.choices import Stage
 from handoffs.inbound.signature import signature_of
@@ -62,11 +63,10 @@ def test_a_won_deal_from_hubspot_starts_its_hand_off_and_an_incomplete_one_waits
     assert response.json()["deal"]["packet_pending"] is False
     page.locator("#mainnav").get_by_role("link", name="Inbound closes").click()
     deliveries = page.get_by_test_id("inbound-deliveries")
-    assert deliveries.get_by_text("Created").is_visible()
+    expect(deliveries.get_by_text("Created")).to_be_visible()
     deliveries.get_by_role("link", name="Northwind — onboarding platform").click()
     assert page.get_by_test_id("deal-stage").inner_text() == "Won"
-    assert page.get_by_test_id("handoff-link").is_visible()
-
+    expect(page.get_by_test_id("handoff-link")).to_be_visible()
     # when: a second won deal arrives with one customer contact where two are required
     response = post_signed(endpoint, secret, won_today("hubspot_deal_won_incomplete.json", rep.email))
     assert response.status_code == 201, response.text
@@ -78,10 +78,10 @@ def test_a_won_deal_from_hubspot_starts_its_hand_off_and_an_incomplete_one_waits
     page.context.clear_cookies()
     login_as(rep)
     pending = page.get_by_test_id("my-day-packet-pending")
-    assert pending.get_by_text("customer contacts with their role").is_visible()
+    expect(pending.get_by_text("customer contacts with their role")).to_be_visible()
     pending.get_by_role("link", name="Fabrikam — pilot").click()
     banner = page.get_by_test_id("packet-pending-banner")
-    assert banner.get_by_text("Name at least 2 customer contacts").is_visible()
+    expect(banner.get_by_text("Name at least 2 customer contacts")).to_be_visible()
     assert page.get_by_test_id("packet-waive-form").count() == 0
 
     # when: the rep adds the missing contact on the account and names them on the deal
@@ -99,7 +99,7 @@ def test_a_won_deal_from_hubspot_starts_its_hand_off_and_an_incomplete_one_waits
     # then: the packet is complete and the hand-off has started
     page.wait_for_load_state("load")
     assert page.get_by_test_id("packet-pending-banner").count() == 0
-    assert page.get_by_test_id("handoff-link").is_visible()
+    expect(page.get_by_test_id("handoff-link")).to_be_visible()
     pilot.refresh_from_db()
     assert pilot.packet_pending_since is None
     assert Handoff.objects.filter(deal=pilot).exists()

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +19,7 @@ def test_the_demo_rep_logs_in_and_sees_my_day(page):
     page.get_by_test_id("user-menu").wait_for()
     assert "Rita Novak" in page.get_by_test_id("user-menu").inner_text()
     # A rep's home page is My day.
-    assert page.get_by_role("heading", name="My day").is_visible()
+    expect(page.get_by_role("heading", name="My day")).to_be_visible()
 
 
 def test_a_wrong_password_keeps_the_browser_on_the_login_page(page):
@@ -27,4 +28,4 @@ def test_a_wrong_password_keeps_the_browser_on_the_login_page(page):
     page.get_by_label("Username").fill("rita")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("Please enter a correct username and password").is_visible()
+    expect(page.get_by_text("Please enter a correct username and password")).to_be_visible()

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from axes.utils import reset
+from playwright.sync_api import expect
 
 from tests.conftest import TEST_PASSWORD
 
@@ -26,13 +27,13 @@ def test_five_wrong_passwords_lock_the_login_until_the_lockout_is_lifted(page, r
     # when: four wrong passwords say only that they are wrong
     for _ in range(4):
         try_password(page, rep.username, "not-my-password")
-        assert page.get_by_text("Please enter a correct username and password").is_visible()
+        expect(page.get_by_text("Please enter a correct username and password")).to_be_visible()
     # and the fifth locks the login, the right password included
     try_password(page, rep.username, "not-my-password")
     locked = page.get_by_text("Too many failed sign-ins. Try again in 15 minutes.")
-    assert locked.is_visible()
+    expect(locked).to_be_visible()
     try_password(page, rep.username, TEST_PASSWORD)
-    assert locked.is_visible()
+    expect(locked).to_be_visible()
     assert page.get_by_test_id("user-menu").count() == 0
     # then: once the cool-off has passed (here: the lockout lifted, as when it expires)
     reset(username=rep.username)

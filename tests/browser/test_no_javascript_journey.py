@@ -8,6 +8,7 @@ place, without leaving the page."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from followups.models import Notification
 from followups.services.notifications import notification_create
@@ -72,7 +73,7 @@ def test_the_lead_and_the_rep_work_a_handoff_with_javascript_off(page_without_ja
     page.locator(f"#step-{first.pk}").get_by_role("button", name="Reopen").click()
     # then
     _alert(page, f"“{first.title}” is open again.").wait_for()
-    assert page.locator(f"#step-{first.pk}").get_by_role("button", name="Mark done").is_visible()
+    expect(page.locator(f"#step-{first.pk}").get_by_role("button", name="Mark done")).to_be_visible()
     first.refresh_from_db()
     assert first.status == StepStatus.OPEN and first.done_by is None
 

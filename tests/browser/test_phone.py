@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.choices import Role
 from accounts.navigation import navigation_for
@@ -194,19 +195,18 @@ def test_the_navigation_is_collapsed_behind_its_toggler_and_opens_on_a_tap(phone
     pipeline = phone.locator("#mainnav").get_by_role("link", name="Pipeline")
 
     # then: the toggler shows, the nav links and the search box hide behind it
-    assert toggler.is_visible()
+    expect(toggler).to_be_visible()
     assert toggler.bounding_box()["height"] >= TOUCH_TARGET_PX
-    assert not pipeline.is_visible()
-    assert not phone.get_by_test_id("global-search").is_visible()
-
+    expect(pipeline).to_be_hidden()
+    expect(phone.get_by_test_id("global-search")).to_be_hidden()
     # when: they tap the toggler
     _open_nav(phone)
 
     # then: the links, the search box and the user menu show and fit the screen
-    assert pipeline.is_visible()
+    expect(pipeline).to_be_visible()
     assert toggler.get_attribute("aria-expanded") == "true"
     search = phone.get_by_test_id("global-search")
-    assert search.is_visible()
+    expect(search).to_be_visible()
     box = search.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert _sideways_overflow(phone) is None
@@ -227,7 +227,7 @@ def test_the_navigation_is_collapsed_behind_its_toggler_and_opens_on_a_tap(phone
     # and a tap on a link goes there
     pipeline.tap()
     phone.wait_for_url("**/pipeline/")
-    assert not phone.locator("#mainnav").get_by_role("link", name="Deals").is_visible()
+    expect(phone.locator("#mainnav").get_by_role("link", name="Deals")).to_be_hidden()
 
 
 # Every visible button, link styled as a button, form control and nav link that is

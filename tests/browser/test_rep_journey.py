@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from handoffs.choices import HandoffStatus, Stage
 from handoffs.models import Deal, Handoff
@@ -29,8 +30,7 @@ def test_a_rep_takes_a_deal_from_a_new_account_to_won_and_its_hand_off_starts(pa
     rep.timezone = "America/New_York"
     rep.save(update_fields=["timezone"])
     login_as(rep)
-    assert page.get_by_role("heading", name="My day").is_visible()
-
+    expect(page.get_by_role("heading", name="My day")).to_be_visible()
     # when: they create the account and its two contacts
     page.get_by_role("link", name="Accounts").first.click()
     page.get_by_role("link", name="New account").click()
@@ -48,9 +48,8 @@ def test_a_rep_takes_a_deal_from_a_new_account_to_won_and_its_hand_off_starts(pa
     page.locator("#id_email").fill("marc@northwind.test")
     page.get_by_role("button", name="Save", exact=True).click()
     contacts = page.get_by_test_id("account-contacts")
-    assert contacts.get_by_text("Hana Ito").is_visible()
-    assert contacts.get_by_text("Marc Dubois").is_visible()
-
+    expect(contacts.get_by_text("Hana Ito")).to_be_visible()
+    expect(contacts.get_by_text("Marc Dubois")).to_be_visible()
     # and they open a deal with context and a next step
     page.get_by_role("link", name="New deal").click()
     page.locator("#id_title").fill("Fleet tracking roll-out")
@@ -75,9 +74,8 @@ def test_a_rep_takes_a_deal_from_a_new_account_to_won_and_its_hand_off_starts(pa
     for promise in ("Live in 3 depots by 1 June", "Weekly status call"):
         page.locator("#id_description").fill(promise)
         page.get_by_role("button", name="Add promise").click()
-    assert page.get_by_test_id("deal-contacts").get_by_text("Decision maker").is_visible()
-    assert page.get_by_test_id("promises").get_by_text("Weekly status call").is_visible()
-
+    expect(page.get_by_test_id("deal-contacts").get_by_text("Decision maker")).to_be_visible()
+    expect(page.get_by_test_id("promises").get_by_text("Weekly status call")).to_be_visible()
     # and move it through the stages on the board, with the card's stage menu
     page.get_by_role("link", name="Pipeline").first.click()
     page.wait_for_url("**/pipeline/")
