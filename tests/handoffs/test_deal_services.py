@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from accounts.choices import EventVerb
 from accounts.common.edits import StaleEditError
 from accounts.models import TimelineEvent
-from handoffs import signals
 from handoffs.choices import ContactRole, HandoffStatus, LostReason, Stage, StepOwnerRole
 from handoffs.models import Deal, DealContact, Handoff
 from handoffs.services import deals as deal_services
@@ -98,27 +97,18 @@ def test_a_delivery_lead_cannot_open_a_deal(delivery_lead):
 
 
 def test_editing_the_next_step_records_it_and_tells_reminders_it_is_no_longer_overdue(
-    rep, django_capture_on_commit_callbacks
+    rep, django_capture_on_commit_callbacks, resolved_overdue_items
 ):
     # given: a deal whose next step is overdue
     deal = DealFactory(owner=rep, next_step_due=TODAY - datetime.timedelta(days=3))
-    received = []
-
-    def receiver(sender, item_kind, item_id, **kwargs):
-        received.append((item_kind, item_id))
-
-    signals.overdue_item_resolved.connect(receiver)
-    try:
-        # when
-        with django_capture_on_commit_callbacks(execute=True):
-            deal_update(actor=rep, deal=deal, expected_version=1, next_step="Call the CFO", next_step_due=TODAY)
-    finally:
-        signals.overdue_item_resolved.disconnect(receiver)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        deal_update(actor=rep, deal=deal, expected_version=1, next_step="Call the CFO", next_step_due=TODAY)
     # then
     deal.refresh_from_db()
     assert (deal.next_step, deal.next_step_due, deal.version) == ("Call the CFO", TODAY, 2)
     assert verbs_of(deal) == [EventVerb.NEXT_STEP_SET]
-    assert received == [("next_step_overdue", deal.pk)]
+    assert resolved_overdue_items == [("next_step_overdue", deal.pk)]
 
 
 def test_of_two_edits_of_a_deal_from_the_same_version_the_second_is_refused(rep):

@@ -58,23 +58,16 @@ def test_setting_the_next_step_saves_it_and_records_a_timeline_event(rep):
     assert next_step_events(deal) == ["Next step: Call the CFO (due 17 Mar 2025)."]
 
 
-def test_moving_an_overdue_next_step_tells_the_reminders_it_is_resolved(rep, django_capture_on_commit_callbacks):
+def test_moving_an_overdue_next_step_tells_the_reminders_it_is_resolved(
+    rep, django_capture_on_commit_callbacks, resolved_overdue_items
+):
     # given: a deal whose next step was due three days ago
     deal = DealFactory(owner=rep, next_step_due=TODAY - datetime.timedelta(days=3))
-    received = []
-
-    def receiver(sender, item_kind, item_id, **kwargs):
-        received.append((item_kind, item_id))
-
-    signals.overdue_item_resolved.connect(receiver)
-    try:
-        # when
-        with django_capture_on_commit_callbacks(execute=True):
-            deal_next_step_set(actor=rep, deal=deal, next_step="Chase", next_step_due=NEXT_WEEK, expected_version=1)
-    finally:
-        signals.overdue_item_resolved.disconnect(receiver)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        deal_next_step_set(actor=rep, deal=deal, next_step="Chase", next_step_due=NEXT_WEEK, expected_version=1)
     # then: as deal_update does
-    assert received == [(signals.ITEM_KIND_NEXT_STEP_OVERDUE, deal.pk)]
+    assert resolved_overdue_items == [(signals.ITEM_KIND_NEXT_STEP_OVERDUE, deal.pk)]
 
 
 def test_a_next_step_in_the_past_is_refused_on_its_date_and_nothing_is_written(rep):
