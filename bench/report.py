@@ -15,6 +15,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+# Issue 17's budget for every page users reach: p95 at most 100 ms under the run's load,
+# and at least a tenth of the trivial view's throughput measured in the same run.
+BUDGET_P95_MS = 100.0
+BUDGET_SHARE_OF_CEILING = 0.10
+
+
+def budget_verdict(page: dict) -> str:
+    """ "within", or "over:" and which limit the page missed; "–" when it was not loaded."""
+    load = page.get("load")
+    if page.get("status") != "ok" or not load or not load.get("requests"):
+        return "–"
+    if page.get("is_ceiling"):
+        return "(reference)"
+    missed = []
+    if load["p95_ms"] > BUDGET_P95_MS:
+        missed.append(f"p95 {load['p95_ms']:,.0f} > {BUDGET_P95_MS:.0f} ms")
+    share = page.get("rps_vs_ceiling")
+    if share is not None and share < BUDGET_SHARE_OF_CEILING:
+        missed.append(f"{share:.2f} of ceiling < {BUDGET_SHARE_OF_CEILING:.2f}")
+    return "over: " + ", ".join(missed) if missed else "within"
+
 
 def git_commit() -> str:
     try:
@@ -64,6 +85,7 @@ def merge(results: Path, run_settings: dict) -> dict:
         if ceiling_load and load and load["requests"]:
             page["rps_vs_ceiling"] = round(load["requests_per_second"] / ceiling_load["requests_per_second"], 3)
             page["p50_vs_ceiling"] = round(load["p50_ms"] / ceiling_load["p50_ms"], 2)
+        page["budget"] = budget_verdict(page)
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
@@ -96,14 +118,14 @@ def markdown(report: dict) -> str:
         "all on the same machine.",
         "",
         "| Page | Role | Queries | Req/s | Req/s ÷ ceiling | p50 ms | p95 ms | p99 ms | p50 ÷ ceiling "
-        "| Web CPU ms/req | DB CPU ms/req | Failures |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| Web CPU ms/req | DB CPU ms/req | Failures | Budget |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for page in report["pages"]:
         load = page.get("load")
         if page["status"] != "ok" or not load:
             lines.append(
-                f"| {page['label']} | {page['role']} | {page.get('queries', '–')} | {page['status']} |||||||||"
+                f"| {page['label']} | {page['role']} | {page.get('queries', '–')} | {page['status']} ||||||||||"
             )
             continue
         lines.append(
@@ -111,8 +133,15 @@ def markdown(report: dict) -> str:
             f"{number(page.get('rps_vs_ceiling'), 2)} | {number(load['p50_ms'])} | {number(load['p95_ms'])} | "
             f"{number(load['p99_ms'])} | {number(page.get('p50_vs_ceiling'), 1)} | "
             f"{number(load.get('web_cpu_ms_per_request'))} | {number(load.get('database_cpu_ms_per_request'))} | "
-            f"{load['failures']} / {load['requests'] + load['failures']:,} |"
+            f"{load['failures']} / {load['requests'] + load['failures']:,} | {page['budget']} |"
         )
+    judged = [page for page in report["pages"] if page.get("budget", "–") not in ("–", "(reference)")]
+    within = sum(page["budget"] == "within" for page in judged)
+    lines += [
+        "",
+        f"Budget (p95 ≤ {BUDGET_P95_MS:.0f} ms and ≥ {BUDGET_SHARE_OF_CEILING:.0%} of the ceiling's req/s): "
+        f"{within} of {len(judged)} pages loaded are within it.",
+    ]
     loads = [
         value
         for page in report["pages"]

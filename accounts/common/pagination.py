@@ -1,0 +1,65 @@
+"""Pagination for lists that can hold tens of thousands of rows.
+
+An exact COUNT over every row a manager may see costs more than the page it labels, and
+nobody reads "17,342 deals" differently from "10,000+ deals". So big lists count at most
+`COUNT_CAP + 1` rows (a LIMITed subquery PostgreSQL stops early on) and say "10,000+"
+beyond it; page numbers past the cap are not offered: filters narrow a list faster than
+paging four hundred pages does.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """A `Paginator` whose count stops at `cap` (+1 to know it was reached).
+
+    `count` is then `cap + 1` at most, so `num_pages` covers the first `cap` rows and a
+    page asked beyond them falls back to the last of those (`get_page`'s usual rule).
+    `is_capped` says the true number is larger; `count_display` is what a page shows.
+    """
+
+    def __init__(self, object_list, per_page, *, cap: int = COUNT_CAP, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if hasattr(object_list, "values_list"):
+            # COUNT(*) over a LIMITed subquery of primary keys: no ORDER BY, no joins the
+            # order needed, and the scan stops after cap + 1 rows.
+            return object_list.order_by().values_list("pk", flat=True)[: self.cap + 1].count()
+        return min(len(object_list), self.cap + 1)
+
+    @cached_property
+    def num_pages(self) -> int:
+        if self.count > self.cap:
+            return -(-self.cap // self.per_page)  # the pages of the first `cap` rows
+        return super().num_pages
+
+    def page(self, number):
+        """The rows of page `number`, never past the `cap`-th (orphans are not used)."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.cap if self.is_capped else self.count)
+        return self._get_page(self.object_list[bottom:top], number, self)
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.cap
+
+    @property
+    def count_display(self) -> str:
+        """ "10,000+" past the cap, else the exact number with thousands separators."""
+        if self.is_capped:
+            return f"{self.cap:,}+"
+        return f"{self.count:,}"
+
+    @property
+    def num_pages_display(self) -> str:
+        return f"{self.num_pages:,}+" if self.is_capped else f"{self.num_pages:,}"
