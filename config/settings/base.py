@@ -137,6 +137,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# A PostgreSQL streaming replica for the read-heavy pages (config.replica: which reads go
+# there, and read-your-own-writes). Unset: no second alias, router or middleware at all.
+if env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = env_database("DATABASE_REPLICA_URL", "")
+    if {DATABASES["default"]["ENGINE"], DATABASES["replica"]["ENGINE"]} != {"django.db.backends.postgresql"}:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL: a streaming replica of the PostgreSQL database of DATABASE_URL."
+        )
+    # Fail over to the primary within seconds when the replica's host does not answer.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    DATABASE_ROUTERS = ["config.replica.PrimaryReplicaRouter"]
+    # Late in the chain, just before axes (which must stay last): it marks a request in
+    # process_view, after the middleware above has read the session and the user.
+    MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "config.replica.ReplicaReadsMiddleware")
+# After a page or API write, its client reads from the primary this long (0: never).
+BATON_REPLICA_STICKY_SECONDS = env_int("BATON_REPLICA_STICKY_SECONDS", 10, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
