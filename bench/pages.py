@@ -50,6 +50,44 @@ def owned_handoffs(user: User) -> list[tuple]:
     return [(pk,) for pk in ids[:DETAIL_VARIANTS]]
 
 
+def reps_of_managed_teams(user: User) -> list[tuple]:
+    """Reps whose open work the (manager) user may see: members of the teams they manage."""
+    from accounts.access import team_scope_ids
+
+    ids = (
+        User.objects.filter(team_id__in=team_scope_ids(user), role=Role.REP, is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return [(pk,) for pk in ids[:DETAIL_VARIANTS]]
+
+
+def customer_status_tokens(user: User) -> list[tuple]:
+    """Status-link tokens of the contacts of the (delivery) user's hand-offs, as the
+    customer summary e-mail carries them: only pairs whose link is valid now."""
+    from handoffs.models import DealContact, Handoff
+    from handoffs.selectors.handoffs import customer_link_versions, customer_status_token
+
+    deal_to_handoff = dict(
+        Handoff.objects.filter(delivery_owner=user).order_by("-closed_on", "-id").values_list("deal_id", "id")[:100]
+    )
+    pairs = DealContact.objects.filter(deal_id__in=deal_to_handoff).order_by("id").values_list("deal_id", "contact_id")
+    versions = customer_link_versions((deal_to_handoff[deal_id], contact_id) for deal_id, contact_id in pairs)
+    return [
+        (customer_status_token(handoff_id=handoff_id, contact_id=contact_id, version=version),)
+        for (handoff_id, contact_id), version in sorted(versions.items())[:DETAIL_VARIANTS]
+    ]
+
+
+def all_drops(user: User) -> list[tuple]:
+    return [("all",)]
+
+
+def missed_check_in_drops(user: User) -> list[tuple]:
+    return [("missed_check_in",)]
+
+
 @dataclass(frozen=True)
 class BenchPage:
     """One measured page: `label` names it in the results."""
@@ -82,7 +120,8 @@ PAGES: list[BenchPage] = [
     BenchPage("my check-ins", "followups:my_checkins", Role.REP),
     BenchPage("manager dashboard", "followups:dashboard", Role.MANAGER),
     BenchPage("dropped-baton report", "followups:report", Role.MANAGER),
-    BenchPage("reminder admin", "followups:reminder_admin", Role.ADMIN),
+    # The reminders went into the one outbox (e-mail, reminders, webhooks): its admin page.
+    BenchPage("outbox admin", "followups:outbox_admin", Role.ADMIN),
     # The API's main lists (JSON, first cursor page of 50), read with the same logged-in
     # session as the pages: SessionAuthentication answers GETs without a CSRF token.
     BenchPage("API deals (rep)", "handoffs_api:deal-list", Role.REP),
@@ -130,6 +169,34 @@ def search_pages() -> list[BenchPage]:
 
 
 PAGES += search_pages()
+
+# Every other page a signed-in user reaches that reads a list or aggregates rows (issue
+# 17: "including the pages the earlier issues add"). The promise ledger is a card of the
+# account page ("account detail" above measures it).
+PAGES += [
+    BenchPage("notifications", "followups:notifications", Role.REP),
+    BenchPage("notification bell", "followups:bell", Role.REP),
+    BenchPage("report drill-down (all drops)", "followups:report_drilldown", Role.MANAGER, args=all_drops),
+    BenchPage(
+        "report drill-down (open, one code)",
+        "followups:report_drilldown",
+        Role.MANAGER,
+        args=missed_check_in_drops,
+        query_string="open=1",
+    ),
+    BenchPage("open work (manager)", "followups:open_work", Role.MANAGER, args=reps_of_managed_teams),
+    BenchPage("import history", "handoffs:import_list", Role.ADMIN),
+    BenchPage("people admin", "people:list", Role.ADMIN),
+    BenchPage("teams admin", "people:team_list", Role.ADMIN),
+    BenchPage("audit log", "people:audit_log", Role.ADMIN),
+    BenchPage("webhook admin", "followups:webhook_list", Role.ADMIN),
+    BenchPage("inbound admin", "handoffs:inbound_admin", Role.ADMIN),
+    BenchPage("playbooks", "handoffs:playbook_list", Role.ADMIN),
+    BenchPage("profile", "accounts:profile", Role.REP),
+    BenchPage("customer status (token link)", "handoffs:customer_status", Role.DELIVERY, args=customer_status_tokens),
+    BenchPage("API schema", "api_schema", Role.REP),
+    BenchPage("API docs", "api_docs", Role.REP),
+]
 
 
 def bench_users(role: str, count: int) -> list[User]:

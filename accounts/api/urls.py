@@ -8,11 +8,11 @@ account" rule, so config.urls binds it: `account_urlpatterns(visible_accounts=�
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
 import accounts.api.converters  # noqa: F401 — registers <api_id:…> for every app's API urls
 from accounts.api.docs import api_docs
+from accounts.api.schema_view import CachedSpectacularAPIView
 from accounts.api.views import AccountViewSet, ContactViewSet, MeView, VisibleAccounts
 
 LIST = {"get": "list", "post": "create"}
@@ -22,7 +22,7 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api_me"),
     path(
         "schema/",
-        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        CachedSpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
         name="api_schema",
     ),
     path("docs/", api_docs, name="api_docs"),

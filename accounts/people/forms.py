@@ -7,6 +7,7 @@ from django import forms
 
 from accounts.audit import AuditAction
 from accounts.choices import Role
+from accounts.common.widgets import FastSelect
 from accounts.models import Team, User
 from accounts.people.selectors import AUDIT_TARGET_TYPES, team_managers
 
@@ -50,7 +51,8 @@ class PersonForm(forms.Form):
 
 
 class _FilterForm(forms.Form):
-    """A row of small selects above a list (GET); what does not validate is not applied."""
+    """A row of small selects above a list (GET); what does not validate is not applied.
+    Its selects are FastSelect: the audit log's "actor" lists everyone (issue 17)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -59,10 +61,12 @@ class _FilterForm(forms.Form):
 
 
 class PeopleFilterForm(_FilterForm):
-    role = forms.ChoiceField(choices=[("", "Every role"), *Role.choices], required=False)
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False, empty_label="Every team")
+    role = forms.ChoiceField(choices=[("", "Every role"), *Role.choices], required=False, widget=FastSelect)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), required=False, empty_label="Every team", widget=FastSelect
+    )
     active = forms.ChoiceField(
-        choices=[("", "Active and not"), ("yes", "Active"), ("no", "Deactivated")], required=False
+        choices=[("", "Active and not"), ("yes", "Active"), ("no", "Deactivated")], required=False, widget=FastSelect
     )
 
     def filters(self) -> dict:
@@ -88,10 +92,15 @@ class TeamForm(forms.Form):
 
 
 class AuditFilterForm(_FilterForm):
-    action = forms.ChoiceField(choices=[("", "Every action"), *AuditAction.choices], required=False)
-    target_type = forms.ChoiceField(choices=[("", "Everything"), *AUDIT_TARGET_TYPES], required=False, label="About")
+    action = forms.ChoiceField(choices=[("", "Every action"), *AuditAction.choices], required=False, widget=FastSelect)
+    target_type = forms.ChoiceField(
+        choices=[("", "Everything"), *AUDIT_TARGET_TYPES], required=False, label="About", widget=FastSelect
+    )
     actor = forms.ModelChoiceField(
-        queryset=User.objects.order_by("first_name", "last_name", "username"), required=False, empty_label="Anyone"
+        queryset=User.objects.order_by("first_name", "last_name", "username"),
+        required=False,
+        empty_label="Anyone",
+        widget=FastSelect,
     )
 
     def filters(self) -> dict:

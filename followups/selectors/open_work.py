@@ -4,8 +4,9 @@
 A person holds: the accounts they own, their open deals, the hand-offs in progress they
 are the rep of, the hand-offs they deliver (proposed to them and not answered, or
 accepted and not complete), the open steps assigned to them, the promises still to keep
-that they keep, and their scheduled check-ins. Each group is one query, and the people
-each group may go to are read once per page: the query count does not grow with the rows.
+that they keep, and their scheduled check-ins. Each group is two queries (its ids, and the
+first ROWS_SHOWN rows to list), and the people each group may go to are read once per
+page: the query count does not grow with the rows.
 
 Who may read it is accounts.access.user_may_reassign_holdings_of (admins and
 the manager of the person's team), the same rule the reassigning services check.
@@ -89,6 +90,13 @@ def held_items(kind: str, person: User) -> QuerySet:
     raise ValueError(f"Unknown kind of open work: {kind!r}")
 
 
+# How many items of a group the page lists (the first, in the group's order). A rep
+# who leaves can hold thousands of scheduled check-ins: listed in full they made a 1.7 MB
+# page that took half a second to render (issue 17). "Give all" still gives every item
+# the page counted: their ids travel in one hidden field (HeldGroup.listed_value).
+ROWS_SHOWN = 25
+
+
 @dataclass(frozen=True)
 class HeldRow:
     """One item of a group: what it is, a line about it, and where to look at it."""
@@ -101,18 +109,30 @@ class HeldRow:
 
 @dataclass
 class HeldGroup:
-    """The items of one kind a person holds, and who they may be given to."""
+    """The items of one kind a person holds (`item_ids`, all of them; `rows`, the first
+    ROWS_SHOWN to show), and who they may be given to."""
 
     kind: str
     title: str
     give_label: str
     noun: str
     rows: list[HeldRow]
+    item_ids: list[int]
     choices: list[User] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.rows)
+        return len(self.item_ids)
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > len(self.rows)
+
+    @property
+    def listed_value(self) -> str:
+        """Every id the page counted, for "Give all": one field, not one per item (a
+        field per item hit DATA_UPLOAD_MAX_NUMBER_FIELDS past 1,000 items)."""
+        return ",".join(str(item_id) for item_id in self.item_ids)
 
 
 @dataclass
@@ -135,7 +155,7 @@ class OpenWork:
 
 
 def _rows(kind: str, person: User) -> list[HeldRow]:
-    items = list(held_items(kind, person))
+    items = list(held_items(kind, person)[:ROWS_SHOWN])
     if kind == KIND_ACCOUNTS:
         link = url_for_each("handoffs:account_detail")
         return [HeldRow(a.pk, a.name, a.industry or "Account", link(a.pk)) for a in items]
@@ -202,8 +222,13 @@ def _choices_by_kind(actor: User, person: User) -> dict[str, list[User]]:
     services check each item again): three queries, whatever the rows."""
     owners = list(account_users_assignable_by(actor).exclude(pk=person.pk).select_related("team"))
     sellers = [user for user in owners if user_sells(user)]
-    delivery = list(delivery_lead_choices().exclude(pk=person.pk).order_by("first_name", "last_name", "pk"))
-    reps = list(checkin_reps_for(actor).exclude(pk=person.pk).order_by("first_name", "last_name", "pk"))
+    # select_related("team"): the page names each person's team (a query per option else).
+    delivery = list(
+        delivery_lead_choices().exclude(pk=person.pk).select_related("team").order_by("first_name", "last_name", "pk")
+    )
+    reps = list(
+        checkin_reps_for(actor).exclude(pk=person.pk).select_related("team").order_by("first_name", "last_name", "pk")
+    )
     step_people = {user.pk: user for user in owners + delivery}
     return {
         KIND_ACCOUNTS: owners,
@@ -227,6 +252,7 @@ def open_work_of(person: User, *, actor: User) -> OpenWork:
             give_label=TITLES[kind][1],
             noun=TITLES[kind][2],
             rows=_rows(kind, person),
+            item_ids=list(held_items(kind, person).values_list("pk", flat=True)),
             choices=choices[kind],
         )
         for kind in KINDS

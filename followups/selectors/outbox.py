@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from accounts.common.pagination import COUNT_CAP
 from followups.choices import HeartbeatName, MessagePurpose, MessageStatus
 from followups.models import Heartbeat, OutboxMessage
 
@@ -31,12 +32,18 @@ def outbox_messages_for_admin(*, status: str | None, purpose: str | None = None)
     return messages.select_related("recipient", "contact", "endpoint").order_by("-created_at", "-id")
 
 
-def outbox_status_counts(*, purpose: str | None = None) -> dict[str, int]:
+def outbox_status_counts(*, purpose: str | None = None, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many messages each tab holds, counted up to `cap` + 1 (more: "10,000+"). Nothing
+    purges sent messages, so an exact GROUP BY status read the whole outbox on every visit
+    (issue 17); a LIMITed count per tab reads at most cap + 1 entries of its status index.
+    One query per tab, whatever the rows."""
     messages = OutboxMessage.objects.all()
     if purpose:
         messages = messages.filter(purpose=purpose)
-    counts = dict(messages.values_list("status").annotate(count=Count("id")).order_by())
-    return {status: counts.get(status, 0) for status in ADMIN_STATUS_TABS}
+    return {
+        status: messages.filter(status=status).order_by().values_list("pk", flat=True)[: cap + 1].count()
+        for status in ADMIN_STATUS_TABS
+    }
 
 
 def outbox_purpose_choices() -> list[tuple[str, str]]:

@@ -22,14 +22,15 @@ SCOPE_ALL = "all"
 
 
 class ItemIdsField(forms.Field):
-    """A list of row ids, from checkboxes or hidden inputs. Not a choice field: an id no
-    longer the person's is the service's to refuse, with a message naming the item."""
+    """A list of row ids, from checkboxes or hidden inputs, each value one id or several
+    joined by commas (the page's "listed" field). Not a choice field: an id no longer the
+    person's is the service's to refuse, with a message naming the item."""
 
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value) -> list[int]:
         try:
-            ids = [int(item) for item in value or []]
+            ids = [int(item) for joined in value or [] for item in str(joined).split(",")]
         except (TypeError, ValueError):
             raise ValidationError("Choose items from the list.") from None
         # A crafted id past the bigint range would fail in the database, not here.

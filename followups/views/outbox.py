@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import role_required
 from accounts.choices import Role
 from accounts.common.exports import export_format_of, export_response
+from accounts.common.pagination import COUNT_CAP, CappedPaginator
 from followups.choices import MessagePurpose, MessageStatus
 from followups.exports import OUTBOX_COLUMNS
 from followups.selectors.outbox import (
@@ -49,7 +49,8 @@ def _status_param(request: HttpRequest) -> str:
 def outbox_admin(request: HttpRequest) -> HttpResponse:
     status = _status_param(request)
     purpose = _purpose_param(request)
-    page = Paginator(outbox_messages_for_admin(status=status, purpose=purpose), PAGE_SIZE).get_page(
+    # Capped: the "sent" tab holds every message ever sent (issue 17).
+    page = CappedPaginator(outbox_messages_for_admin(status=status, purpose=purpose), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     counts = outbox_status_counts(purpose=purpose)
@@ -58,6 +59,7 @@ def outbox_admin(request: HttpRequest) -> HttpResponse:
             "status": tab,
             "label": MessageStatus(tab).label,
             "count": counts.get(tab, 0),
+            "count_display": f"{COUNT_CAP:,}+" if counts.get(tab, 0) > COUNT_CAP else f"{counts.get(tab, 0):,}",
             "active": tab == status,
             "url": _admin_url(status=tab, purpose=purpose),
         }
@@ -71,6 +73,7 @@ def outbox_admin(request: HttpRequest) -> HttpResponse:
         "purpose": purpose,
         "purposes": outbox_purpose_choices(),
         "failed_count": counts.get(MessageStatus.FAILED, 0),
+        "failed_count_display": next(tab["count_display"] for tab in tabs if tab["status"] == MessageStatus.FAILED),
     }
     return render(request, "followups/outbox/admin.html", context)
 

@@ -25,6 +25,7 @@ from followups.selectors.open_work import (
     KIND_PROMISES,
     KIND_STEPS,
     KINDS,
+    ROWS_SHOWN,
     open_work_of,
 )
 from followups.services.open_work import open_work_reassign
@@ -442,3 +443,77 @@ def test_the_page_refuses_crafted_ids_without_an_error_page(client_for, rep, oth
     # then
     assert response.status_code == 200
     assert "Choose items from the list." in response.content.decode()
+
+
+# --- a long list (issue 17) -------------------------------------------------------------
+
+
+def test_a_long_group_lists_its_first_rows_and_counts_them_all(client_for, rep, other_rep, manager, monkeypatch):
+    # given: five scheduled check-ins, someone to give them to, and a page that lists two
+    monkeypatch.setattr("followups.selectors.open_work.ROWS_SHOWN", 2)
+    handoff = HandoffFactory(deal__owner=rep, status=HandoffStatus.AWAITING_OWNER)
+    checkins = [
+        CheckInFactory(handoff=handoff, rep=rep, cadence_days=day + 1, due_on=TODAY + datetime.timedelta(days=day))
+        for day in range(5)
+    ]
+    # when
+    response = client_for(manager).get(open_work_url(rep))
+    # then: the two due first are listed, all five counted and in the one "listed" field
+    group = response.context["work"].group(KIND_CHECKINS)
+    assert [row.item_id for row in group.rows] == [checkins[0].pk, checkins[1].pk]
+    assert group.count == 5 and group.is_capped
+    body = response.content.decode()
+    assert "Showing the first 2 of 5 check-ins" in body
+    assert f'name="listed" value="{",".join(str(checkin.pk) for checkin in checkins)}"' in body
+    assert "Give all 5 check-ins" in body
+
+
+def test_give_all_gives_the_rows_the_page_did_not_list(client_for, rep, other_rep, manager, monkeypatch):
+    # given
+    monkeypatch.setattr("followups.selectors.open_work.ROWS_SHOWN", 2)
+    handoff = HandoffFactory(deal__owner=rep, status=HandoffStatus.AWAITING_OWNER)
+    checkins = [CheckInFactory(handoff=handoff, rep=rep, cadence_days=day + 1, due_on=TODAY) for day in range(4)]
+    client = client_for(manager)
+    listed = client.get(open_work_url(rep)).context["work"].group(KIND_CHECKINS).listed_value
+    # when: the form posts its one comma-joined "listed" field
+    response = client.post(
+        open_work_url(rep), {"kind": KIND_CHECKINS, "listed": listed, "to_user": other_rep.pk, "scope": "all"}
+    )
+    # then
+    assert response.status_code == 302
+    assert set(CheckIn.objects.filter(pk__in=[c.pk for c in checkins]).values_list("rep_id", flat=True)) == {
+        other_rep.pk
+    }
+
+
+def test_a_crafted_listed_field_is_refused_without_an_error_page(client_for, rep, other_rep, manager):
+    # given
+    held = rep_holdings(rep)
+    # when
+    response = client_for(manager).post(
+        open_work_url(rep),
+        {"kind": KIND_DEALS, "listed": f"{held[KIND_DEALS][0].pk},x,", "to_user": other_rep.pk, "scope": "all"},
+    )
+    # then
+    assert response.status_code == 200
+    form = next(form for group, form, _ in response.context["group_forms"] if group.kind == KIND_DEALS)
+    assert form.errors["listed"] == ["Choose items from the list."]
+    assert Deal.objects.get(pk=held[KIND_DEALS][0].pk).owner_id == rep.pk
+
+
+def test_the_page_reads_the_same_number_of_queries_for_1_or_60_check_ins(client_for, rep, manager):
+    # given
+    client = client_for(manager)
+    handoff = HandoffFactory(deal__owner=rep, status=HandoffStatus.AWAITING_OWNER)
+    CheckInFactory(handoff=handoff, rep=rep, cadence_days=1, due_on=TODAY)
+    with CaptureQueriesContext(connection) as few:
+        client.get(open_work_url(rep))
+    for day in range(2, 61):
+        CheckInFactory(handoff=handoff, rep=rep, cadence_days=day, due_on=TODAY)
+    # when
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(open_work_url(rep))
+    # then: past ROWS_SHOWN the rows listed stop growing, the queries never did
+    assert response.context["work"].group(KIND_CHECKINS).count == 60
+    assert len(response.context["work"].group(KIND_CHECKINS).rows) == ROWS_SHOWN
+    assert len(many) == len(few)
