@@ -100,6 +100,15 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["owner", "stage"], name="deal_owner_stage_idx"),
             models.Index(fields=["team", "stage"], name="deal_team_stage_idx"),
+            # The deal list's owner filter: whether someone owns a deal of a team, one probe
+            # per user (handoffs.access.deal_owners_visible_to). Partial, so that it cannot
+            # answer the visibility's OR on its own: a whole (team, owner) index was read
+            # end to end for a rep's COUNT (30–60 ms for the last team in it).
+            models.Index(fields=["team", "owner"], name="deal_team_owner_idx", condition=models.Q(team__isnull=False)),
+            # The accounts of the deals of a team or a user, read by an index-only scan
+            # for every account page (handoffs.access.accounts_visible_to).
+            models.Index(fields=["team", "account"], name="deal_team_account_idx"),
+            models.Index(fields=["owner", "account"], name="deal_owner_account_idx"),
             models.Index(fields=["stage", "-created_at"], name="deal_stage_created_idx"),
             # The pipeline board's columns: open ones by next step, closed ones by close date.
             models.Index(fields=["stage", "next_step_due", "id"], name="deal_stage_next_step_idx"),
@@ -114,6 +123,9 @@ class Deal(models.Model):
             # The reminder scan's "changed since its last run" (next steps, and promises whose
             # deal changed): see followups.services.reminders.
             models.Index(fields=["updated_at"], name="deal_updated_idx"),
+            # The search's "deals of the accounts named …": ids from the index alone
+            # (handoffs.search._deals_named).
+            models.Index(fields=["account", "id"], name="deal_account_id_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
@@ -227,6 +239,10 @@ class Promise(models.Model):
                 name="promise_pending_changed_idx",
                 condition=models.Q(status__in=["open", "confirmed"]),
             ),
+            # The dropped-baton report's promise-keeping table reads a period's promises by
+            # created_at (followups.selectors.report.promise_keeping_by_rep): a range of
+            # this index instead of the whole table.
+            models.Index(fields=["created_at"], name="promise_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -328,8 +344,24 @@ class Handoff(models.Model):
         ordering = ["-closed_on", "-id"]
         indexes = [
             models.Index(fields=["status", "closed_on"], name="handoff_status_closed_idx"),
+            # The manager dashboard's "waiting for an owner", oldest close first
+            # (followups.selectors.report.dashboard_for): the index above cannot give two
+            # statuses in one closed_on order, so PostgreSQL walked every hand-off by date.
+            models.Index(
+                fields=["closed_on", "id"],
+                name="handoff_waiting_closed_idx",
+                condition=models.Q(status__in=["awaiting_owner", "declined"]),
+            ),
             models.Index(fields=["proposed_owner", "status"], name="handoff_proposed_status_idx"),
             models.Index(fields=["delivery_owner", "status"], name="handoff_owner_status_idx"),
+            # My hand-offs' "Mine, in progress": a lead's running hand-offs, newest close
+            # first, read in order (the index above reads all ~1,000 of a lead's hand-offs
+            # to drop the complete ones and sort the rest).
+            models.Index(
+                fields=["delivery_owner", "-closed_on", "-id"],
+                name="handoff_owner_running_idx",
+                condition=~models.Q(status="complete"),
+            ),
             models.Index(fields=["team", "closed_on"], name="handoff_team_closed_idx"),
             models.Index(fields=["rep", "closed_on"], name="handoff_rep_closed_idx"),
             # The reminder scan's "changed since its last run" (ownership and meeting not arranged).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connections
 from django.db.models import BooleanField, F, Func, QuerySet, Subquery
 
 
@@ -35,15 +36,21 @@ class InSubquery(Func):
 class InIdList(Func):
     """`column IN (ids)` for a Python list of ids, as a condition to OR with others.
 
-    On PostgreSQL `column = ANY(%s)` sends the list as one array parameter (Django's
-    `__in=list` sends one parameter per id and plans a long IN list); elsewhere the
-    plain IN."""
+    On PostgreSQL `column = ANY(%s::<column type>[])` sends the list as one array
+    parameter (Django's `__in=list` sends one parameter per id and plans a long IN list):
+    written as the array's text (psycopg2 adapts a list item by item, ~2 ms of CPU for 3k
+    ids, in every query that uses it), and typed as the column so that PostgreSQL hashes
+    it once where it filters rows (a bigint column against an integer[] is searched
+    linearly on every row: ~150 ms for a list page deep in 3k visible accounts);
+    elsewhere the plain IN."""
 
     output_field = BooleanField()
 
     def __init__(self, column: str, ids: list[int]) -> None:
         super().__init__(F(column))
         self.ids = ids
+        # The array's text once, for every query the condition is compiled into.
+        self.array = "{" + ",".join(map(str, map(int, ids))) + "}"
 
     def as_sql(self, compiler, connection, **extra_context):
         column_sql, column_params = compiler.compile(self.source_expressions[0])
@@ -53,5 +60,20 @@ class InIdList(Func):
         return f"{column_sql} IN ({placeholders})", (*column_params, *self.ids)
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        column_sql, column_params = compiler.compile(self.source_expressions[0])
-        return f"{column_sql} = ANY(%s)", (*column_params, self.ids)
+        column = self.source_expressions[0]
+        column_sql, column_params = compiler.compile(column)
+        array_type = f"{column.output_field.cast_db_type(connection)}[]"
+        return f"{column_sql} = ANY(%s::{array_type})", (*column_params, self.array)
+
+
+def id_list(ids: QuerySet) -> list[int]:
+    """The values of a one-column queryset (`values_list(..., flat=True)`, a union of such)
+    as a list, for InIdList. On PostgreSQL read as one array (`array_agg`: one row, parsed
+    in C) rather than one row per id through the ORM (~1 ms of CPU for 3k ids)."""
+    connection = connections[ids.db]
+    if connection.vendor != "postgresql":
+        return list(ids)
+    sql, params = ids.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT array_agg(id) FROM ({sql}) AS ids(id)", params)  # noqa: S608 — SQL compiled by Django, values are params
+        return cursor.fetchone()[0] or []

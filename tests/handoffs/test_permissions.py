@@ -116,3 +116,47 @@ def test_inactive_users_see_nothing(rep):
     gone = UserFactory(team=rep.team, is_active=False)
     assert not deals_visible_to(gone).exists()
     assert not accounts_visible_to(gone).exists()
+
+
+@pytest.fixture
+def accounts_by_arm(rep, other_rep, outsider_team_rep, delivery_lead):
+    """An account for each arm of the account rule, by name."""
+    return {
+        "owned by rep": AccountFactory(owner=rep, name="owned by rep"),
+        "rep's deal": DealFactory(
+            owner=rep, account=AccountFactory(owner=outsider_team_rep, name="rep's deal")
+        ).account,
+        "team's deal": DealFactory(
+            owner=other_rep, account=AccountFactory(owner=outsider_team_rep, name="team's deal")
+        ).account,
+        "handed over": HandoffFactory(
+            deal__owner=outsider_team_rep, deal__account__name="handed over", delivery_owner=delivery_lead
+        ).deal.account,
+        "other team's": AccountFactory(owner=outsider_team_rep, name="other team's"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("who", "visible"),
+    [
+        ("rep", {"owned by rep", "rep's deal", "team's deal"}),
+        ("other_rep", {"owned by rep", "rep's deal", "team's deal"}),
+        ("manager", {"owned by rep", "rep's deal", "team's deal"}),
+        ("outsider_team_rep", {"rep's deal", "team's deal", "handed over", "other team's"}),
+        ("delivery_lead", {"handed over"}),
+        ("delivery_manager", {"handed over"}),
+        ("admin_user", {"owned by rep", "rep's deal", "team's deal", "handed over", "other team's"}),
+    ],
+)
+def test_each_shape_of_the_account_rule_gives_the_same_accounts(request, accounts_by_arm, who, visible):
+    # given
+    user = request.getfixturevalue(who)
+    # when: as a subquery (most callers), as an id list (the account list), one account
+    # at a time (an account's own pages)
+    as_subquery = {account.name for account in accounts_visible_to(user)}
+    as_id_list = {account.name for account in accounts_visible_to(user, deal_accounts_as_list=True)}
+    one_by_one = {
+        name for name, account in accounts_by_arm.items() if accounts_visible_to(user, pk=account.pk).exists()
+    }
+    # then
+    assert as_subquery == as_id_list == one_by_one == visible
