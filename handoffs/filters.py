@@ -72,9 +72,13 @@ class DealFilter(django_filters.FilterSet):
         text = value.strip()
         if not text:
             return queryset
-        # One id list per part, each from its own (trigram) index, rather than one OR
-        # across the joined accounts and contacts that no index can answer.
-        by_title = Deal.objects.filter(title__icontains=text).order_by().values("pk")
+        # The accounts and contacts as one id list each, from their own (trigram) indexes,
+        # rather than one OR across the joined tables that no index can answer. The title
+        # is the deal's own column: its trigram index joins the OR (a BitmapOr) that
+        # PostgreSQL then ANDs with the visibility's (a BitmapAnd), so no deal is read that
+        # is not both found and visible. As an id list of its own, a common word (5,000
+        # titles) read every one of those deals, then looked each id up again (~20k
+        # buffers, 25–65 ms at 100k deals, against ~2.6k).
         by_account = Account.objects.filter(name__icontains=text).order_by().values("pk")
         by_contact = (
             DealContact.objects.filter(contact__in=contacts_named(text).order_by().values("pk"))
@@ -82,7 +86,7 @@ class DealFilter(django_filters.FilterSet):
             .values("deal_id")
         )
         return queryset.filter(
-            InSubquery("pk", by_title) | InSubquery("account_id", by_account) | InSubquery("pk", by_contact)
+            Q(title__icontains=text) | InSubquery("account_id", by_account) | InSubquery("pk", by_contact)
         )
 
     def filter_stage(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:

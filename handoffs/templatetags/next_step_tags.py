@@ -36,15 +36,20 @@ def next_step_editable(context: template.Context, deal: Deal) -> bool:
     return deal_editable_by(user, deal, scope=_team_scope(request, user))
 
 
-@register.simple_tag(takes_context=True)
-def page_path(context: template.Context) -> str:
-    """`{% page_path as here %}`: the path of the page the browser shows, for `next`. A
-    fragment htmx fetched is rendered by another URL than the page it lands on: htmx
-    names that page (HX-Current-URL); django-htmx keeps it only when it is this site's."""
-    request = context.get("request")
+def page_path_of(request: HttpRequest | None) -> str:
+    """The path of the page the browser shows, for `next`. A fragment htmx fetched is
+    rendered by another URL than the page it lands on: htmx names that page
+    (HX-Current-URL); django-htmx keeps it only when it is this site's. The board reads
+    it once for all its cards (handoffs.views.deals._board_context)."""
     if request is None:
         return ""
     htmx = getattr(request, "htmx", None)
     if htmx and htmx.current_url_abs_path:
         return htmx.current_url_abs_path
     return request.get_full_path()
+
+
+@register.simple_tag(takes_context=True)
+def page_path(context: template.Context) -> str:
+    """`{% page_path as here %}`: page_path_of the request being rendered."""
+    return page_path_of(context.get("request"))

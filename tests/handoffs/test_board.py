@@ -8,15 +8,27 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import floatformat
+from django.template.loader import render_to_string
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.models import OrganisationSettings
 from handoffs.access import deals_visible_to
 from handoffs.choices import Currency, Stage
 from handoffs.models import Deal
-from handoffs.selectors.deals import BOARD_COLUMN_LIMIT, ColumnAmount, board_columns, short_amount
+from handoffs.selectors.deals import (
+    BOARD_COLUMN_LIMIT,
+    ColumnAmount,
+    board_columns,
+    deal_for_next_step,
+    short_amount,
+)
+from handoffs.views.deals import _day_month_format, _whole_amount_format
 from tests.factories import AccountFactory, DealContactFactory, DealFactory
 
 pytestmark = pytest.mark.django_db
@@ -307,3 +319,67 @@ def test_moving_a_closed_deal_with_htmx_answers_422_with_the_board_and_the_reaso
     assert "This deal is closed; a manager may reopen it." in body
     deal.refresh_from_db()
     assert deal.stage == Stage.WON
+
+
+# --- the cards, formatted once per page (issue 17) ------------------------------------------
+
+
+def squeezed(html: str) -> str:
+    """HTML with its runs of whitespace made one space, and none between tags."""
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html)).strip()
+
+
+def test_a_card_s_next_step_reads_as_the_component_renders_it_on_a_card(client_for, rep, other_rep):
+    # given: the rep's late deal with a long next step and characters to escape, and a
+    # teammate's, which the rep may read but not change
+    today = timezone.localdate()
+    (mine,) = deals_of(
+        rep,
+        1,
+        stage=Stage.DISCOVER,
+        title='Fish & "chips" <north>',
+        next_step="Send the revised proposal & the <signed> NDA to the customer's legal team",
+        next_step_due=today - datetime.timedelta(days=2),
+    )
+    (theirs,) = deals_of(other_rep, 1, stage=Stage.PROPOSE, next_step_due=today + datetime.timedelta(days=40))
+    # when
+    body = squeezed(client_for(rep).get(reverse("handoffs:board"), {"scope": "all"}).content.decode())
+    # then: each card's next step is what the component (swapped in after an edit) renders
+    request = RequestFactory().get(reverse("handoffs:board"), {"scope": "all"})
+    request.user = rep
+    for deal in (mine, theirs):
+        component = render_to_string(
+            "handoffs/deals/_next_step.html",
+            {"deal": deal_for_next_step(rep, deal.pk), "variant": "card", "scope": "all"},
+            request=request,
+        )
+        assert squeezed(component) in body
+    assert f'data-testid="next-step-edit-{mine.pk}"' in body
+    assert f'data-testid="next-step-edit-{theirs.pk}"' not in body
+    assert "Fish &amp; &quot;chips&quot; &lt;north&gt;" in body
+
+
+@pytest.mark.parametrize("amount", ["0", "950.49", "950.50", "999.50", "1234567.50", "192904.00", "1000000000.01"])
+def test_a_card_s_amount_reads_as_floatformat_0g(amount):
+    assert _whole_amount_format()(Decimal(amount)) == floatformat(Decimal(amount), "0g")
+
+
+def test_a_card_s_dates_read_as_the_date_filter_d_m():
+    day_month = _day_month_format()
+    for day in (datetime.date(2026, 1, 5), datetime.date(2026, 5, 31), datetime.date(2026, 12, 25)):
+        assert day_month(day) == date_filter(day, "d M")
+    assert day_month(None) == ""
+
+
+def test_a_card_shows_its_amount_account_owner_and_contacts(client_for, rep):
+    # given
+    (deal,) = deals_of(rep, 1, stage=Stage.NEGOTIATE, amount=Decimal("1234567.50"), currency=Currency.USD)
+    DealContactFactory(deal=deal)
+    # when
+    body = squeezed(client_for(rep).get(reverse("handoffs:board")).content.decode())
+    # then
+    card = re.search(rf'<article [^>]*data-testid="card-{deal.pk}".*?</article>', body)
+    assert card
+    assert f"{escape(deal.account.name)} · {escape(str(rep))}" in card.group(0)
+    assert "1,234,568 USD" in card.group(0)
+    assert "1 contact<" in card.group(0)

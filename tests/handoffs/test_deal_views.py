@@ -1,8 +1,11 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -61,6 +64,34 @@ def test_my_day_shows_overdue_next_steps_closing_deals_and_single_threaded_late_
     assert [deal.title for deal in day.overdue] == ["Overdue one"]
     assert "Closing soon" in [deal.title for deal in day.closing_this_month]
     assert [deal.title for deal in day.single_threaded] == ["Lonely negotiation"]
+
+
+def squeezed(html: str) -> str:
+    """HTML with its runs of whitespace made one space, and none between tags."""
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html)).strip()
+
+
+def test_my_day_s_next_steps_read_as_the_component_renders_a_line(client_for, rep):
+    # given: an overdue next step with characters to escape, and one due today
+    today = timezone.localdate(timezone=rep.tzinfo)
+    overdue = DealFactory(owner=rep, title="Overdue one", next_step='Send the <revised> "quote" & terms')
+    Deal.objects.filter(pk=overdue.pk).update(next_step_due=today - datetime.timedelta(days=2))
+    due_today = DealFactory(owner=rep, title="Due today")
+    Deal.objects.filter(pk=due_today.pk).update(next_step_due=today)
+    # when
+    client = client_for(rep)
+    body = squeezed(client.get(reverse("handoffs:my_day")).content.decode())
+    # then: each line is what the component (swapped in after an edit) renders there
+    request = RequestFactory().get(reverse("handoffs:my_day"))
+    request.user = rep
+    day = client.get(reverse("handoffs:my_day")).context["day"]
+    for deal, late in ((day.overdue[0], True), (day.due_today[0], False)):
+        component = render_to_string(
+            "handoffs/deals/_next_step.html", {"deal": deal, "variant": "line", "late": late}, request=request
+        )
+        assert squeezed(component) in body
+    assert f'data-testid="next-step-edit-{overdue.pk}"' in body
+    assert "Send the &lt;revised&gt; &quot;quote&quot; &amp; terms — due" in body
 
 
 def test_a_reps_home_page_is_my_day(client_for, rep):
@@ -261,6 +292,7 @@ def test_the_deal_page_runs_the_same_number_of_queries_with_more_contacts_and_pr
     client = client_for(rep)
     url = reverse("handoffs:deal_detail", args=[deal.pk])
     DealContactFactory(deal=deal)
+    client.get(url)  # warm: the first page a process serves fills a one-off cache (content types)
     small = queries_of(client, url)
     for _ in range(10):
         DealContactFactory(deal=deal)
