@@ -67,6 +67,7 @@ from handoffs.packet import deal_packet, packet_pending, packet_pending_waivable
 from handoffs.selectors.deals import deal_for_change, deal_for_detail, deal_list_queryset
 from handoffs.selectors.handoffs import (
     account_contacts,
+    attach_list_rows,
     attach_overdue,
     handoff_for_change,
     handoff_for_detail,
@@ -75,7 +76,7 @@ from handoffs.selectors.handoffs import (
     meetings_visible_to,
     step_for_change,
 )
-from handoffs.selectors.promises import promise_for_work, promise_list_queryset
+from handoffs.selectors.promises import attach_promise_people, promise_for_work, promise_list_queryset
 from handoffs.services import handoffs as handoff_services
 from handoffs.services.deals import (
     deal_close,
@@ -332,7 +333,9 @@ class PromiseViewSet(viewsets.GenericViewSet):
         return promise_list_queryset(user, today=user_today(user))
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # The rows without their people; the page's people in one query once paginated.
+        rows = self.get_queryset().select_related(None)
+        page = attach_promise_people(self.paginate_queryset(self.filter_queryset(rows)))
         return self.get_paginated_response(PromiseSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -391,8 +394,8 @@ class HandoffViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        # The late-step counts are read for the page's rows only (one query).
-        attach_overdue(page, today=user_today(request.user))
+        # The people and late-step counts are read for the page's rows only (two queries).
+        attach_list_rows(page, today=user_today(request.user))
         return self.get_paginated_response(HandoffSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -403,8 +406,8 @@ class HandoffViewSet(viewsets.GenericViewSet):
     def _answer(self, handoff: Handoff) -> Response:
         """The hand-off as it is after a change; the list row if the user still reads
         it (a lead who declined may not), else the row the service returned."""
-        row = self.get_queryset().filter(pk=handoff.pk).first() or handoff
-        attach_overdue([row], today=user_today(self.request.user))
+        row = handoff_list_queryset(self.request.user, per_row=True).filter(pk=handoff.pk).first() or handoff
+        attach_list_rows([row], today=user_today(self.request.user))
         return Response(HandoffSerializer(row).data)
 
     @extend_schema(summary="Propose a delivery owner", request=ProposeOwnerSerializer, responses=HandoffSerializer)

@@ -31,13 +31,38 @@ def _open_deal_count() -> Coalesce:
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
+def _with_counts(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    return accounts.annotate(open_deal_count=_open_deal_count(), contact_count=account_contact_count())
+
+
 def account_list_queryset(user: User) -> QuerySet[Account]:
-    """The account list: visible accounts with their owner and counts, one query per page."""
-    return (
-        accounts_visible_to(user, deal_accounts_as_list=True)
-        .select_related("owner", "team")
-        .annotate(open_deal_count=_open_deal_count(), contact_count=account_contact_count())
-    )
+    """The account list: visible accounts with their owner, team and counts (what its
+    filters, order and exports read; a page reads its rows with account_list_page)."""
+    return _with_counts(accounts_visible_to(user, deal_accounts_as_list=True).select_related("owner", "team"))
+
+
+# What a row of the account list shows (its owner as people_tags' person).
+LIST_COLUMNS = [
+    "name",
+    "domain",
+    "industry",
+    "health_score",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+]
+
+
+def account_list_page(rows: QuerySet[Account], page_ids: QuerySet[Account]) -> list[Account]:
+    """The accounts of one page of the account list, in the order of `rows` (the list as
+    filtered), with their owner and counts; `page_ids` is the page's slice of `rows`, as
+    `.values("pk")`. One query: the page's ids are picked in a subquery, so the counts
+    (two subqueries per row) are computed for its 25 rows only: on the list's own query
+    PostgreSQL computed them for every row the OFFSET skips too (1,000 rows on page 40);
+    and only the columns a row shows are read."""
+    ordering = rows.query.order_by or Account._meta.ordering
+    accounts = Account.objects.filter(pk__in=page_ids).select_related("owner").only(*LIST_COLUMNS)
+    return list(_with_counts(accounts).order_by(*ordering))
 
 
 def account_for_detail(user: User, pk: int) -> Account:
@@ -45,7 +70,7 @@ def account_for_detail(user: User, pk: int) -> Account:
     the deals `user` may read and its ownership history loaded up front."""
     visible_deals = deals_visible_to(user).select_related("owner").order_by("-created_at", "-id")
     queryset = (
-        accounts_visible_to(user)
+        accounts_visible_to(user, pk=pk)
         .select_related("owner", "team")
         .prefetch_related(
             contacts_by_name(),
@@ -53,7 +78,7 @@ def account_for_detail(user: User, pk: int) -> Account:
             ownership_history(),
         )
     )
-    return get_object_or_404(queryset, pk=pk)
+    return get_object_or_404(queryset)
 
 
 def account_timeline(user: User, account: Account, *, before: int | None = None) -> TimelinePage:

@@ -38,6 +38,7 @@ from handoffs.models import (
     Playbook,
     Promise,
 )
+from handoffs.selectors.people import attach_people
 from handoffs.selectors.promises import promises_for_page
 
 CUSTOMER_LINK_SALT = "handoffs.customer_status"
@@ -96,14 +97,25 @@ def attach_overdue(handoffs: list[Handoff], *, today: datetime.date | None = Non
     return handoffs
 
 
-def handoff_list_queryset(user: User) -> QuerySet[Handoff]:
+def handoff_list_queryset(user: User, *, per_row: bool = False) -> QuerySet[Handoff]:
     """The hand-off list before filtering and paginating, newest close first. It carries
-    no per-row figures: the view paginates first, then calls attach_overdue on the page."""
+    no per-row figures and no people: the view paginates first, then calls
+    attach_list_rows on the page. `per_row` for one row by id (handoffs_visible_to)."""
     return (
-        handoffs_visible_to(user)
-        .select_related("deal", "deal__account", "rep", "proposed_owner", "delivery_owner", "team")
-        .order_by("-closed_on", "-pk")
+        handoffs_visible_to(user, per_row=per_row).select_related("deal", "deal__account").order_by("-closed_on", "-pk")
     )
+
+
+# The people a row of the hand-off list names (the page and the API).
+LIST_PEOPLE = ("rep", "proposed_owner", "delivery_owner")
+
+
+def attach_list_rows(handoffs: list[Handoff], *, today: datetime.date | None = None) -> list[Handoff]:
+    """What a page of the hand-off list shows beyond its rows: their people (one query
+    for the page: a few dozen colleagues, each one object however many rows name them,
+    instead of three user joins per row) and the overdue flags (attach_overdue)."""
+    attach_people((handoff, name) for handoff in handoffs for name in LIST_PEOPLE)
+    return attach_overdue(handoffs, today=today)
 
 
 MY_HANDOFFS_LIMIT = 100
@@ -133,7 +145,7 @@ def attach_next_steps(user: User, handoffs: list[Handoff], *, today: datetime.da
     if by_handoff:
         steps = (
             HandoffStep.objects.filter(handoff_id__in=list(by_handoff), status=StepStatus.OPEN)
-            .select_related("assignee")
+            .only("handoff", "title", "due_on", "position", "assignee")
             .annotate(is_late=lateness.as_flag(lateness.step_late(today)))
             .order_by("handoff_id", "due_on", "position")
         )
@@ -148,12 +160,39 @@ def attach_next_steps(user: User, handoffs: list[Handoff], *, today: datetime.da
     return handoffs
 
 
+# The columns My hand-offs shows or its rules read (the deal's title, the account's name,
+# user_may_work_step's people and team): a row is three small objects, not seven.
+INBOX_ROW_FIELDS = (
+    "deal__title",
+    "deal__account__name",
+    "status",
+    "closed_on",
+    "rep",
+    "team",
+    "proposed_owner",
+    "delivery_owner",
+)
+INBOX_PEOPLE = ("rep", "proposed_owner", "delivery_owner")
+
+
+def _inbox_queryset(user: User, *, per_row: bool = False) -> QuerySet[Handoff]:
+    """My hand-offs' rows before filtering, newest close first; their people come from
+    attach_people (one query for every row: a handful of colleagues). `per_row` for one
+    row by id (handoffs_visible_to)."""
+    return (
+        handoffs_visible_to(user, per_row=per_row)
+        .select_related("deal", "deal__account")
+        .only(*INBOX_ROW_FIELDS)
+        .order_by("-closed_on", "-pk")
+    )
+
+
 def my_handoffs(user: User, *, today: datetime.date | None = None) -> MyHandoffs:
     """A user's hand-off inbox: hand-offs waiting for their answer, those they own and
     are still running, those of the deals they sold still running, and (for managers)
     those declined that need a new owner. The ones they work carry their next open
     steps (attach_next_steps), to tick from the list."""
-    base = handoff_list_queryset(user)
+    base = _inbox_queryset(user)
     declined: list[Handoff] = []
     if user.is_manager or user.is_admin_role:
         declined = list(base.filter(status=HandoffStatus.DECLINED)[:MY_HANDOFFS_LIMIT])
@@ -162,14 +201,17 @@ def my_handoffs(user: User, *, today: datetime.date | None = None) -> MyHandoffs
     sold = list(
         base.filter(rep=user).exclude(delivery_owner=user).exclude(status__in=STEPS_LOCKED_STATUSES)[:MY_HANDOFFS_LIMIT]
     )
-    attach_overdue([*declined, *waiting, *mine, *sold], today=today)
+    rows = [*declined, *waiting, *mine, *sold]
+    attach_people((handoff, name) for handoff in rows for name in INBOX_PEOPLE)
+    attach_overdue(rows, today=today)
     attach_next_steps(user, [*mine, *sold], today=today)
     return MyHandoffs(waiting=waiting, mine=mine, declined=declined, sold=sold)
 
 
 def my_handoff_row(user: User, pk: int, *, today: datetime.date | None = None) -> Handoff:
     """One row of My hand-offs as my_handoffs reads it (after a step ticked there)."""
-    handoff = get_object_or_404(handoff_list_queryset(user), pk=pk)
+    handoff = get_object_or_404(_inbox_queryset(user, per_row=True), pk=pk)
+    attach_people((handoff, name) for name in INBOX_PEOPLE)
     attach_overdue([handoff], today=today)
     attach_next_steps(user, [handoff], today=today)
     return handoff
@@ -177,21 +219,8 @@ def my_handoff_row(user: User, pk: int, *, today: datetime.date | None = None) -
 
 def handoff_for_detail(user: User, pk: int) -> Handoff:
     """The hand-off page's hand-off (404 unless `user` may read it), with its steps,
-    meetings and the deal's contacts and promises loaded up front."""
-    queryset = handoffs_visible_to(user).select_related(
-        "deal",
-        "deal__account",
-        "deal__account__owner",
-        "deal__owner",
-        "rep",
-        "rep__team",
-        "proposed_owner",
-        "proposed_by",
-        "delivery_owner",
-        "declined_by",
-        "team",
-        "playbook",
-    )
+    meetings, people and the deal's contacts and promises loaded up front."""
+    queryset = handoffs_visible_to(user, per_row=True).select_related("deal", "deal__account", "team", "playbook")
     queryset = queryset.prefetch_related(
         Prefetch(
             "steps",
@@ -208,7 +237,11 @@ def handoff_for_detail(user: User, pk: int) -> Handoff:
         Prefetch("deal__promises", queryset=promises_for_page()),
         Prefetch("deal__deal_contacts", queryset=DealContact.objects.select_related("contact")),
     )
-    return get_object_or_404(queryset, pk=pk)
+    handoff = get_object_or_404(queryset, pk=pk)
+    deal = handoff.deal
+    people = ("rep", "proposed_owner", "proposed_by", "delivery_owner", "declined_by")
+    attach_people([*((handoff, name) for name in people), (deal, "owner"), (deal.account, "owner")], teams=True)
+    return handoff
 
 
 def current_meeting(handoff: Handoff) -> Meeting | None:
@@ -224,14 +257,16 @@ def current_meeting(handoff: Handoff) -> Meeting | None:
 def handoff_for_change(user: User, pk: int) -> Handoff:
     """A hand-off `user` may read, for an action (services check who may act)."""
     return get_object_or_404(
-        handoffs_visible_to(user).select_related("deal", "deal__account", "rep", "proposed_owner", "delivery_owner"),
+        handoffs_visible_to(user, per_row=True).select_related(
+            "deal", "deal__account", "rep", "proposed_owner", "delivery_owner"
+        ),
         pk=pk,
     )
 
 
 def step_for_change(user: User, pk: int) -> HandoffStep:
     return get_object_or_404(
-        HandoffStep.objects.filter(handoff__in=handoffs_visible_to(user).values("pk"))
+        HandoffStep.objects.filter(handoff__in=handoffs_visible_to(user, per_row=True).values("pk"))
         .select_related("handoff", "assignee", "done_by")
         .annotate(is_late=lateness.as_flag(lateness.step_late(timezone.localdate()))),
         pk=pk,
@@ -240,7 +275,7 @@ def step_for_change(user: User, pk: int) -> HandoffStep:
 
 def meeting_for_change(user: User, pk: int) -> Meeting:
     return get_object_or_404(
-        Meeting.objects.filter(handoff__in=handoffs_visible_to(user).values("pk"))
+        Meeting.objects.filter(handoff__in=handoffs_visible_to(user, per_row=True).values("pk"))
         .select_related("handoff", "handoff__deal", "handoff__deal__account", "handoff__rep", "handoff__delivery_owner")
         .prefetch_related(Prefetch("attendees", queryset=MeetingAttendee.objects.select_related("user", "contact"))),
         pk=pk,

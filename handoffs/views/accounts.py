@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +22,8 @@ from accounts.access import account_editable_by, role_required, user_sells
 from accounts.choices import Role
 from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
+from accounts.common.links import url_for_each
+from accounts.common.pagination import CappedPaginator
 from accounts.common.timeline import timeline_cursor
 from accounts.forms import AccountForm, ContactForm
 from accounts.models import Account, Contact
@@ -29,7 +31,12 @@ from accounts.services import account_create, account_update, contact_create, co
 from handoffs.access import accounts_visible_to
 from handoffs.exports import ACCOUNT_COLUMNS, CONTACT_COLUMNS
 from handoffs.filters import AccountFilter
-from handoffs.selectors.accounts import account_for_detail, account_list_queryset, account_timeline
+from handoffs.selectors.accounts import (
+    account_for_detail,
+    account_list_page,
+    account_list_queryset,
+    account_timeline,
+)
 from handoffs.selectors.promises import account_promise_ledger
 
 PAGE_SIZE = 25
@@ -46,14 +53,36 @@ def _filtered_accounts(request: HttpRequest, data: QueryDict) -> tuple[AccountFi
     The page and its exports both read them here."""
     accounts = account_list_queryset(request.user)
     account_filter = AccountFilter(data or None, queryset=accounts, accounts=accounts)
-    rows = account_filter.qs if account_filter.is_bound else accounts.order_by("name", "pk")
-    return account_filter, rows
+    rows = account_filter.qs if account_filter.is_bound else accounts
+    # The chosen order (by name when none), then by id: the same order on every page.
+    return account_filter, rows.order_by(*(rows.query.order_by or ["name"]), "pk")
+
+
+def _select_options(field: BoundField, choices) -> list[tuple[str, str, bool]]:
+    """A filter select's options as (value, label, selected): the list draws its selects
+    by hand (one loop), not through the widget's template per option."""
+    selected = "" if field.value() is None else str(field.value())
+    return [(str(value), str(label), str(value) == selected) for value, label in choices]
 
 
 @login_required
 def account_list(request: HttpRequest) -> HttpResponse:
     account_filter, rows = _filtered_accounts(request, request.GET)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # An admin sees every account (20k at 100k deals): the count stops at 10,000.
+    page = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = account_list_page(rows, page.object_list.values("pk"))
+    # Each row's link: reversed once for the page, not per row.
+    detail_url = url_for_each("handoffs:account_detail")
+    for account in page.object_list:
+        account.detail_url = detail_url(account.pk)
+    form = account_filter.form
+    # The owner menu's ~200 people as values, named as User.__str__ names them.
+    owners = [
+        (pk, f"{first_name} {last_name}".strip() or username)
+        for pk, first_name, last_name, username in account_filter.filters["owner"].queryset.values_list(
+            "pk", "first_name", "last_name", "username"
+        )
+    ]
     current_order = request.GET.get("o", "")
     columns = [
         {
@@ -63,7 +92,14 @@ def account_list(request: HttpRequest) -> HttpResponse:
         }
         for key, label in SORTABLE_COLUMNS
     ]
-    context = {"filter": account_filter, "page_obj": page, "columns": columns, "can_create": user_sells(request.user)}
+    context = {
+        "filter": account_filter,
+        "page_obj": page,
+        "columns": columns,
+        "size_options": _select_options(form["size"], form.fields["size"].choices),
+        "owner_options": _select_options(form["owner"], [("", form.fields["owner"].empty_label), *owners]),
+        "can_create": user_sells(request.user),
+    }
     return render(request, "handoffs/accounts/list.html", context)
 
 
@@ -119,7 +155,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(accounts_visible_to(request.user).select_related("owner"), pk=pk)
+    account = get_object_or_404(accounts_visible_to(request.user, pk=pk).select_related("owner"))
     _editable_or_403(request.user, account)
     form = AccountForm(request.POST or None, instance=account, actor=request.user)
     if request.method == "POST" and form.is_valid():
@@ -142,7 +178,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def contact_create_view(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(accounts_visible_to(request.user), pk=pk)
+    account = get_object_or_404(accounts_visible_to(request.user, pk=pk))
     _editable_or_403(request.user, account)
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -9,15 +9,17 @@ import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
 from accounts.common.http import see_other
+from accounts.common.links import url_for_each
+from accounts.common.pagination import CappedPaginator
 from accounts.common.timeline import timeline_cursor
 from handoffs.access import (
     user_may_answer_proposal,
@@ -40,7 +42,7 @@ from handoffs.forms.handoffs import (
 from handoffs.models import Handoff
 from handoffs.selectors.deals import deal_timeline
 from handoffs.selectors.handoffs import (
-    attach_overdue,
+    attach_list_rows,
     current_meeting,
     handoff_for_change,
     handoff_for_detail,
@@ -101,19 +103,29 @@ def _handoff_filter(request: HttpRequest, data: QueryDict) -> HandoffFilter:
 @login_required
 def handoff_list(request: HttpRequest) -> HttpResponse:
     handoffs = _handoff_filter(request, request.GET)
-    # Paginate first: the late-step counts are read for the page's rows only.
-    page = Paginator(handoffs.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Paginate first: the late-step counts are read for the page's rows only. The count
+    # stops at 10,001 (an admin sees all 60k hand-offs at scale 1).
+    page = CappedPaginator(handoffs.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    rows = attach_list_rows(list(page.object_list))
+    detail_url = url_for_each("handoffs:handoff_detail")  # one reverse() for the page
+    for handoff in rows:
+        handoff.detail_url = detail_url(handoff.pk)
+    # A list read once (a ModelChoiceField's choices would COUNT, then SELECT), each
+    # marked if chosen: the menu does not re-read the bound form for each of its leads.
+    chosen_owner = str(handoffs.form["owner"].value() or "")
+    owner_choices = list(handoffs.filters["owner"].queryset)
+    for owner in owner_choices:
+        owner.chosen = str(owner.pk) == chosen_owner
     return render(
         request,
         "handoffs/handoff/list.html",
         {
             "filter": handoffs,
             "page": page,
-            "handoffs": attach_overdue(list(page.object_list)),
-            # A list read once (a ModelChoiceField's choices would COUNT, then SELECT).
-            "owner_choices": list(handoffs.filters["owner"].queryset),
+            "handoffs": rows,
+            "owner_choices": owner_choices,
             "query": query.urlencode(),
         },
     )
@@ -129,9 +141,26 @@ def handoff_export(request: HttpRequest) -> HttpResponse:
     return export_response(handoffs, columns=HANDOFF_COLUMNS, export_format=export_format, name="handoffs")
 
 
+def _link_inbox_rows(handoffs: list[Handoff]) -> dict[str, str]:
+    """Set the links of My hand-offs' rows (`detail_url`, `brief_url`, and each next
+    step's `complete_url`), one reverse() per kind for the page (url_for_each) instead
+    of a {% url %} per row and step; returns the page's own URL for the forms' `next`."""
+    detail_url = url_for_each("handoffs:handoff_detail")
+    brief_url = url_for_each("handoffs:handoff_brief")
+    complete_url = url_for_each("handoffs:step_complete")
+    for handoff in handoffs:
+        handoff.detail_url = detail_url(handoff.pk)
+        handoff.brief_url = brief_url(handoff.pk)
+        for step in getattr(handoff, "next_steps", ()):
+            step.complete_url = complete_url(step.pk)
+    return {"my_handoffs_url": reverse("handoffs:my_handoffs")}
+
+
 @login_required
 def my_handoffs_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "handoffs/handoff/my.html", {"inbox": my_handoffs(request.user)})
+    inbox = my_handoffs(request.user)
+    links = _link_inbox_rows([*inbox.declined, *inbox.waiting, *inbox.mine, *inbox.sold])
+    return render(request, "handoffs/handoff/my.html", {"inbox": inbox, **links})
 
 
 def _detail_context(request: HttpRequest, handoff: Handoff, **extra) -> dict:
@@ -291,7 +320,7 @@ def _step_response(
     errors = {"step_error": error, "step_error_pk": step.pk}
     if request.htmx and from_my_handoffs:
         handoff = my_handoff_row(request.user, step.handoff_id)
-        context = {"handoff": handoff, "notice": done, **errors}
+        context = {"handoff": handoff, "notice": done, **errors, **_link_inbox_rows([handoff])}
         return render(request, "handoffs/handoff/_my_handoff_row.html", context, status=status)
     if request.htmx:
         handoff = step.handoff

@@ -115,3 +115,42 @@ def test_the_account_list_searches_by_contact_name(client_for, rep):
     AccountFactory(owner=rep, name="Unwanted")
     response = client_for(rep).get(reverse("handoffs:account_list"), {"q": "ottilie"})
     assert [account.name for account in response.context["page_obj"]] == ["Wanted"]
+
+
+def test_a_later_page_of_the_account_list_shows_its_accounts_with_their_counts(client_for, rep):
+    # given: 30 accounts, each with its number modulo 3 of contacts and of open deals
+    for number in range(30):
+        account = AccountFactory(owner=rep, name=f"Account {number:02d}")
+        ContactFactory.create_batch(number % 3, account=account)
+        DealFactory.create_batch(number % 3, owner=rep, account=account)
+    client = client_for(rep)
+    # when
+    second = client.get(reverse("handoffs:account_list"), {"page": 2}).context["page_obj"]
+    by_open_deals = client.get(reverse("handoffs:account_list"), {"o": "-open_deals", "page": 2}).context["page_obj"]
+    # then: the page's own rows, in the list's order, with their own counts
+    assert [account.name for account in second] == [f"Account {number}" for number in range(25, 30)]
+    assert [(account.contact_count, account.open_deal_count) for account in second] == [
+        (number % 3, number % 3) for number in range(25, 30)
+    ]
+    assert second.paginator.count == 30
+    assert [account.open_deal_count for account in by_open_deals] == [0] * 5
+    assert [account.name for account in by_open_deals] == [f"Account {number:02d}" for number in (15, 18, 21, 24, 27)]
+
+
+def test_the_account_filters_keep_the_choice_and_say_what_is_wrong(client_for, rep):
+    # given
+    AccountFactory(owner=rep, name="Acme")
+    client = client_for(rep)
+    # when
+    chosen = client.get(reverse("handoffs:account_list"), {"owner": rep.pk, "size": "11-50", "q": "acme"})
+    wrong = client.get(reverse("handoffs:account_list"), {"owner": "abc", "size": "huge"})
+    # then
+    html = chosen.content.decode()
+    assert f'<option value="{rep.pk}" selected>' in html
+    assert '<option value="11-50" selected>' in html
+    assert 'value="acme"' in html
+    html = wrong.content.decode()
+    assert 'aria-describedby="id_owner_error"' in html
+    assert 'aria-describedby="id_size_error"' in html
+    assert html.count("Select a valid choice.") == 2
+    assert '<option value="" selected>Anyone</option>' not in html
