@@ -29,12 +29,20 @@ The contract:
   contacts queries, instead of a subquery over the team's ~17k deals in each); for a
   manager plus the read of their teams that each visibility rule makes. The same
   number whatever the number of rows; a query shorter than MIN_QUERY_LENGTH runs none.
+  Each kind ranks narrow rows (its ids and sort keys) in a subquery cut at the limit;
+  only the rows kept are read in full, joined to what the result shows (`.only()` those
+  columns) and put in order again by the same keys. Ranking the full rows sorted ~2,000
+  matching deals with every column (~750 kB, in parallel workers) and hashed all 20,000
+  accounts to join a contact's.
   The hand-offs query hands its words to the visibility rule (handoffs_visible_to's
   `of_deals`), so the user's deals and the matching deals meet in the deal indexes (a
-  BitmapAnd) and only the few thousand matching hand-offs are read and ranked; filtering
-  the rule's result joined ~7,500 hand-offs to their deals to check each one.
-  At 100k deals a rare word costs ~20 ms of PostgreSQL, a common one ~60 ms, a quarter
-  to a half of it the hand-offs query (README, Benchmarks, "Search").
+  BitmapAnd) and only the matching hand-offs are read; filtering the rule's result
+  joined ~7,500 hand-offs to their deals to check each one. They are ranked without
+  joining them to their deal and account (`_handoff_relevance`: whether the deal id is
+  among the deals whose title or account's name is the query or starts with it, two
+  sets hashed once, through the btree prefix indexes of migration 0016): for a
+  word in one deal in eight ("migration", ~2,500 hand-offs a manager sees) 12k buffers
+  instead of 27k. Measured at 100k deals: README, Benchmarks, "Search".
 """
 
 from __future__ import annotations
@@ -129,12 +137,20 @@ def _relevance(query: str, *fields: str) -> Case:
 
 def _deals(user: User, query: str, words: list[str], limit: int) -> QuerySet[Deal]:
     fields = ("title",)
-    return (
+    ordering = ("relevance", "-updated_at", "-id")
+    ranked = (
         deals_visible_to(user)
         .filter(_every_word_in(fields, words))
-        .select_related("account")
         .annotate(relevance=_relevance(query, *fields))
-        .order_by("relevance", "-updated_at", "-id")[:limit]
+        .order_by(*ordering)
+        .values("pk")[:limit]
+    )
+    return (
+        Deal.objects.filter(pk__in=ranked)
+        .select_related("account")
+        .only("title", "stage", "updated_at", "account__name")
+        .annotate(relevance=_relevance(query, *fields))
+        .order_by(*ordering)
     )
 
 
@@ -142,34 +158,43 @@ def _accounts(visible: QuerySet[Account], query: str, words: list[str], limit: i
     fields = ("name", "domain")
     return (
         visible.filter(_every_word_in(fields, words))
+        .only("name", "domain")
         .annotate(relevance=_relevance(query, *fields))
         .order_by("relevance", "name", "id")[:limit]
     )
 
 
+def _contact_relevance(query: str) -> Case:
+    """_relevance for a contact: "Hana Ito" typed in full is an exact match of the name
+    as shown (`full_name_text`, annotated beside it), not of one field."""
+    return Case(
+        When(Q(full_name_text__iexact=query) | Q(email__iexact=query), then=Value(_EXACT)),
+        When(
+            Q(full_name_text__istartswith=query) | Q(last_name__istartswith=query) | Q(email__istartswith=query),
+            then=Value(_PREFIX),
+        ),
+        default=Value(_CONTAINS),
+        output_field=IntegerField(),
+    )
+
+
 def _contacts(visible: QuerySet[Account], query: str, words: list[str], limit: int) -> QuerySet[Contact]:
     fields = ("first_name", "last_name", "email")
-    # "Hana Ito" typed in full is an exact match of the name as shown, not of one field.
+    ordering = ("relevance", "first_name", "last_name", "id")
     full_name = Concat("first_name", Value(" "), "last_name")
-    return (
+    ranked = (
         Contact.objects.filter(account__in=visible.values("pk"))
         .filter(_every_word_in(fields, words))
+        .annotate(full_name_text=full_name, relevance=_contact_relevance(query))
+        .order_by(*ordering)
+        .values("pk")[:limit]
+    )
+    return (
+        Contact.objects.filter(pk__in=ranked)
         .select_related("account")
-        .annotate(
-            full_name_text=full_name,
-            relevance=Case(
-                When(Q(full_name_text__iexact=query) | Q(email__iexact=query), then=Value(_EXACT)),
-                When(
-                    Q(full_name_text__istartswith=query)
-                    | Q(last_name__istartswith=query)
-                    | Q(email__istartswith=query),
-                    then=Value(_PREFIX),
-                ),
-                default=Value(_CONTAINS),
-                output_field=IntegerField(),
-            ),
-        )
-        .order_by("relevance", "first_name", "last_name", "id")[:limit]
+        .only("first_name", "last_name", "email", "account__name")
+        .annotate(full_name_text=Concat("first_name", Value(" "), "last_name"), relevance=_contact_relevance(query))
+        .order_by(*ordering)
     )
 
 
@@ -182,17 +207,57 @@ def _handoff_deal_matches(word: str) -> Q:
     return _word_in("title", word) | InSubquery("account_id", named)
 
 
+def _deals_named(query: str, lookup: str) -> Q:
+    """A filter on Handoff: its deal's title, or its account's name, is the query
+    (`lookup` "iexact") or starts with it ("istartswith") — _relevance's test, asked of
+    the deal id alone. Two uncorrelated subqueries that PostgreSQL runs once each and
+    hashes: the titles through the prefix index on `UPPER(title)`, the accounts' deals
+    through the one on `UPPER(name)` and the deals' (account, id) index (migration
+    0016); a few rows for most words, 5,000 deals' ids for "Gring" (1,000 accounts)."""
+    titled = Deal.objects.filter(**{f"title__{lookup}": query}).values("pk")
+    of_named = Deal.objects.filter(**{f"account__name__{lookup}": query}).values("pk")
+    return Q(deal_id__in=titled) | Q(deal_id__in=of_named)
+
+
+def _handoff_relevance(query: str) -> Case:
+    """_relevance over a hand-off's deal's title and account's name, asked of its deal id
+    alone (_deals_named), so that ranking the matching hand-offs joins none of them to
+    their deal and account (~6 index probes each); the rows kept are joined, and ranked
+    again by the joined columns (the same tiers, asserted in the tests)."""
+    return Case(
+        When(_deals_named(query, "iexact"), then=Value(_EXACT)),
+        When(_deals_named(query, "istartswith"), then=Value(_PREFIX)),
+        default=Value(_CONTAINS),
+        output_field=IntegerField(),
+    )
+
+
 def _handoffs(user: User, query: str, words: list[str], limit: int) -> QuerySet[Handoff]:
-    fields = ("deal__title", "deal__account__name")
+    ordering = ("relevance", "-closed_on", "-id")
     # The words go into the visibility rule itself (handoffs_visible_to's `of_deals`),
     # so the user's deals and the matching deals meet in the deal indexes (a BitmapAnd)
     # before any hand-off is read.
     of_deals = reduce(and_, (_handoff_deal_matches(word) for word in words))
-    return (
+    ranked = (
         handoffs_visible_to(user, of_deals=of_deals)
+        .annotate(relevance=_handoff_relevance(query))
+        .order_by(*ordering)
+        .values("pk")[:limit]
+    )
+    return (
+        Handoff.objects.filter(pk__in=ranked)
         .select_related("deal__account", "delivery_owner")
-        .annotate(relevance=_relevance(query, *fields))
-        .order_by("relevance", "-closed_on", "-id")[:limit]
+        .only(
+            "status",
+            "closed_on",
+            "deal__title",
+            "deal__account__name",
+            "delivery_owner__username",
+            "delivery_owner__first_name",
+            "delivery_owner__last_name",
+        )
+        .annotate(relevance=_relevance(query, "deal__title", "deal__account__name"))
+        .order_by(*ordering)
     )
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from accounts.models import Account, Contact
 from accounts.services import contact_anonymise
+from handoffs import search as search_module
 from handoffs.access import handoffs_visible_to
 from handoffs.choices import HandoffStatus
 from handoffs.models import Deal
@@ -154,6 +155,45 @@ def test_an_old_prefix_match_still_comes_before_many_newer_ones_that_only_contai
     assert [handoff.deal.title for handoff in found.handoffs[1:]] == [f"Won the osprey {n}" for n in range(4)]
 
 
+def test_hand_offs_rank_by_their_deals_title_or_accounts_name_exact_then_prefix_then_the_newest(rep):
+    # given: hand-offs whose deal title or account name is "Ibis", starts with it, or only
+    # contains it — the older the more relevant, so recency alone would reverse them
+    def handoff(days_ago: int, **names):
+        return HandoffFactory(deal__owner=rep, closed_on=NOW.date() - datetime.timedelta(days=days_ago), **names)
+
+    exact_account = handoff(40, deal__title="Renewal", deal__account__name="IBIS")
+    exact_title = handoff(39, deal__title="ibis", deal__account__name="Crane Foods")
+    prefix_account = handoff(30, deal__title="Pilot", deal__account__name="Ibis Marine")
+    prefix_title = handoff(20, deal__title="Ibis roll-out", deal__account__name="Stork Labs")
+    contains_older = handoff(2, deal__title="Pilot for the ibis team", deal__account__name="Heron")
+    contains_newer = handoff(1, deal__title="Expansion", deal__account__name="Big Ibis Holdings")
+    handoff(0, deal__title="Ibex roll-out", deal__account__name="Ibex")  # no match
+
+    found = search_everything(user=rep, query="ibis", limit_per_kind=10).handoffs
+
+    # then: exact (newest first), prefix (newest first), then the rest newest first
+    assert found == [exact_title, exact_account, prefix_title, prefix_account, contains_newer, contains_older]
+    # and cut at the limit, the same order
+    assert search_everything(user=rep, query="ibis", limit_per_kind=3).handoffs == found[:3]
+
+
+def test_the_hand_offs_relevance_by_deal_id_is_the_relevance_of_the_deals_title_and_accounts_name(rep):
+    # given: hand-offs named in every way a query can meet them
+    names = ["Kite", "Kite Air", "Air Kite", "kite", "Kites", "Kiteboard Co", "Box Kite"]
+    for title, account in zip(names, reversed(names), strict=True):
+        HandoffFactory(deal__owner=rep, deal__title=title, deal__account__name=account, closed_on=NOW.date())
+    handoffs = handoffs_visible_to(rep)
+
+    # then: for each query, the relevance asked of the deal ids (no join) is the one
+    # computed over the joined title and name
+    for query in ["kite", "Kite Air", "air", "kites", "box kite", "nothing"]:
+        by_id = handoffs.annotate(relevance=search_module._handoff_relevance(query)).order_by("pk")
+        by_join = handoffs.annotate(
+            relevance=search_module._relevance(query, "deal__title", "deal__account__name")
+        ).order_by("pk")
+        assert [h.relevance for h in by_id] == [h.relevance for h in by_join], query
+
+
 def test_the_hand_offs_of_matching_deals_are_the_visible_hand_offs_that_match(
     rep, manager, delivery_manager, delivery_lead, admin_user, outsider_team_rep
 ):
@@ -258,6 +298,30 @@ def test_a_reps_search_is_one_query_per_kind_at_any_size(rep):
     assert _queries_of_search(rep) == small
 
 
+def test_the_page_shows_each_hand_offs_delivery_owner_without_a_query_per_row(client_for, rep, delivery_lead):
+    # given: hand-offs with a delivery owner, as the page shows them
+    def handoffs(count: int) -> None:
+        for number in range(count):
+            HandoffFactory(deal__owner=rep, deal__title=f"Plover won {number}", delivery_owner=delivery_lead)
+
+    client = client_for(rep)
+    handoffs(2)
+    url = reverse("handoffs:search") + "?q=plover"
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    handoffs(10)
+
+    # when
+    with CaptureQueriesContext(connection) as large:
+        body = client.get(url).content.decode()
+
+    # then: every row with its owner, from the same queries (the rows keep only the
+    # columns the page shows, and none is read again)
+    assert body.count(str(delivery_lead)) >= 12
+    assert len(large) == len(small)
+
+
 @pytest.mark.parametrize("partial", ["1", ""], ids=["dropdown", "page"])
 def test_the_dropdown_and_the_page_run_the_same_queries_at_any_size(client_for, rep, partial):
     # given: a signed-in rep, and a warm first request (session, user)
@@ -322,7 +386,37 @@ def test_postgresql_answers_each_searched_column_from_its_trigram_index(rep):
     # then: each searched column is read through its trigram index
     for index, plan in plans.items():
         assert index in plan, plan
-    assert short_word_plan.count("deal_title_trgm_idx") == 2, short_word_plan
+    # and both arms of a short word through an index: the start of a word by its
+    # trigrams, the start of the title by the btree prefix index (migration 0900) or the
+    # trigrams, whichever the planner prefers; never a scan
+    assert "deal_title_trgm_idx" in short_word_plan, short_word_plan
+    assert short_word_plan.count("Bitmap Index Scan") == 2, short_word_plan
+    assert "Seq Scan" not in short_word_plan, short_word_plan
+
+
+def test_postgresql_finds_the_deals_named_by_the_query_through_the_prefix_indexes(rep):
+    # given: the sets a hand-off's relevance asks of its deal id (handoffs.search._deals_named)
+    deal = DealFactory(owner=rep, title="Hopper renewal", account__name="Hopper Labs")
+    lookups = {
+        "deal_title_upper_prefix_idx": Deal.objects.filter(title__istartswith="hopp"),
+        "account_name_upper_prefix_idx": Account.objects.filter(name__istartswith="hopp"),
+    }
+    assert list(lookups["deal_title_upper_prefix_idx"]) == [deal]
+    assert list(lookups["account_name_upper_prefix_idx"]) == [deal.account]
+    if connection.vendor != "postgresql":
+        # SQLite (make run) has no operator classes: the same lookups scan there.
+        return
+
+    # when: the planner may not scan (as it would not at 100k rows)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plans = {index: queryset.explain() for index, queryset in lookups.items()}
+    exact_plan = Deal.objects.filter(title__iexact="hopper renewal").explain()
+
+    # then: a prefix, and an exact title, are a range of the btree on UPPER(col)
+    for index, plan in plans.items():
+        assert index in plan, plan
+    assert "deal_title_upper_prefix_idx" in exact_plan, exact_plan
 
 
 # --- the page and the dropdown -------------------------------------------------------
