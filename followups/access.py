@@ -35,10 +35,12 @@ def _members_of_teams_managed_by(user: User) -> QuerySet[User]:
 
 def _rep_is_user_or_managed(user: User) -> Q:
     """On a row with a `rep` (a check-in, a hand-off): the user's own, or that of a
-    member of a team they manage. On the row's own rep_id (`= ANY(ARRAY(...))`): the
-    index on (rep, status, due_on) answers it, where `rep__team__manager` joined users
-    and teams to every row."""
-    return Q(rep=user) | InSubquery("rep_id", _members_of_teams_managed_by(user).order_by().values("pk"))
+    member of a team they manage. On the row's own rep_id, as one `= ANY(ARRAY(...))` of
+    the user and those members: the index on (rep, status, due_on) answers it alone (an
+    index-only count), where `rep__team__manager` joined users and teams to every row and
+    `rep = user OR rep_id = ANY(…)` needed a BitmapOr and the table's rows."""
+    reps = User.objects.filter(Q(pk=user.pk) | Q(team__manager=user)).order_by().values("pk")
+    return Q(InSubquery("rep_id", reps))
 
 
 def checkins_of_rep_workable_by(user: User, rep: User) -> bool:
@@ -138,11 +140,18 @@ def latencies_of_teams(team_ids: list[int] | None) -> Q:
     return Q() if team_ids is None else Q(team_id__in=team_ids)
 
 
+def _members_of_teams(team_ids: list[int]) -> QuerySet[User]:
+    """The ids of the teams' members, for `column IN (…)` on a row's own user column
+    (InSubquery): an index on that column answers it, where `user__team_id` joined the
+    users to every row and filtered after the join."""
+    return User.objects.filter(team_id__in=team_ids).order_by().values("pk")
+
+
 def accounts_of_teams(team_ids: list[int] | None) -> Q:
     """Accounts of the teams (None: every team): the account's team or its owner's."""
     if team_ids is None:
         return Q()
-    return Q(team_id__in=team_ids) | Q(owner__team_id__in=team_ids)
+    return Q(team_id__in=team_ids) | InSubquery("owner_id", _members_of_teams(team_ids))
 
 
 def handoffs_of_teams(team_ids: list[int] | None) -> Q:
@@ -150,7 +159,8 @@ def handoffs_of_teams(team_ids: list[int] | None) -> Q:
     lead it was proposed to or who declined it."""
     if team_ids is None:
         return Q()
-    return Q(team_id__in=team_ids) | Q(proposed_owner__team_id__in=team_ids) | Q(declined_by__team_id__in=team_ids)
+    members = _members_of_teams(team_ids)
+    return Q(team_id__in=team_ids) | InSubquery("proposed_owner_id", members) | InSubquery("declined_by_id", members)
 
 
 def pulses_of_teams(team_ids: list[int] | None) -> Q:
@@ -165,10 +175,10 @@ def pulses_of_teams(team_ids: list[int] | None) -> Q:
 
 
 def checkins_of_teams(team_ids: list[int] | None) -> Q:
-    """Check-ins of the teams (None: every team): the rep's team. Filtering on the rep
-    alone lets PostgreSQL join the overdue rows (a partial index) to the users only, not
-    to the hand-offs."""
-    return Q() if team_ids is None else Q(rep__team_id__in=team_ids)
+    """Check-ins of the teams (None: every team): the rep's team. On the row's own rep_id
+    (InSubquery), so that the index on (rep, status, due_on) reads only the teams' reps'
+    overdue rows, not every team's overdue rows joined to the users."""
+    return Q() if team_ids is None else Q(InSubquery("rep_id", _members_of_teams(team_ids)))
 
 
 def promises_of_teams(team_ids: list[int] | None) -> Q:

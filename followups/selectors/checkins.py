@@ -11,7 +11,8 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 
 from accounts.models import Account, User
@@ -42,16 +43,48 @@ def user_local_today(user: User) -> datetime.date:
     return timezone.localdate(timezone=user.tzinfo)
 
 
-def _with_related(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
-    return queryset.select_related("account", "rep__team", "handoff__deal", "handoff__delivery_owner", "opened_deal")
+def _with_listed(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
+    """What a list of check-ins names (the API's rows: the account, the deal, the rep;
+    the exports read their own columns): every field of the check-in, the names of the
+    related rows and no more. It used to join the rep's team, the delivery owner and the
+    new deal too (of which a list shows only the id): PostgreSQL's planning of that
+    seven-table join cost ten times its execution."""
+    return queryset.select_related("account", "rep", "handoff__deal").only(
+        *(field.name for field in CheckIn._meta.concrete_fields),
+        "account__name",
+        "rep__first_name",
+        "rep__last_name",
+        "rep__username",
+        "handoff__deal__title",
+    )
+
+
+def _with_shown(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
+    """What a row of "My check-ins" shows, and no more: the check-in's own shown fields,
+    and as plain annotations the account's name (`account_name`), the deal's title
+    (`deal_title`), the new deal's title (`opened_deal_title`) and the rep's name
+    (`rep_name`, as User.__str__). At a hundred rows a page, building an account, a rep, a
+    hand-off and two deals per row, and planning the wider join for them, cost more than
+    running the queries."""
+    return queryset.only(
+        "account", "rep", "cadence_days", "due_on", "status", "done_at", "channel", "sentiment", "issues_raised"
+    ).annotate(
+        account_name=F("account__name"),
+        deal_title=F("handoff__deal__title"),
+        opened_deal_title=F("opened_deal__title"),
+        rep_name=Coalesce(
+            NullIf(Trim(Concat("rep__first_name", Value(" "), "rep__last_name")), Value("")), "rep__username"
+        ),
+    )
 
 
 def checkin_list_queryset(user: User, *, today: datetime.date | None = None) -> QuerySet[CheckIn]:
     """Every check-in `user` may work (followups.access.checkins_workable_by) with what a
-    list shows of it, each flagged `is_overdue` (followups.lateness.checkin_late, asked
-    about the user's own today): one query per page, whatever the rows."""
+    list shows of it (_with_listed), each flagged `is_overdue`
+    (followups.lateness.checkin_late, asked about the user's own today): one query per
+    page, whatever the rows."""
     today = today or user_local_today(user)
-    return _with_related(checkins_workable_by(user)).annotate(is_overdue=as_flag(checkin_late(today)))
+    return _with_listed(checkins_workable_by(user)).annotate(is_overdue=as_flag(checkin_late(today)))
 
 
 @dataclass
@@ -92,12 +125,14 @@ def checkin_sections_for(user: User, *, rep: User | None = None) -> CheckinSecti
     index on (rep, status, due_on) or of the partial index on done check-ins."""
     today = user_local_today(user)
     workable = _workable_for(user, rep)
-    scheduled = _with_related(workable.filter(status=CheckInStatus.SCHEDULED)).order_by("due_on", "id")
+    scheduled = _with_shown(workable.filter(status=CheckInStatus.SCHEDULED)).order_by("due_on", "id")
     horizon = today + datetime.timedelta(days=UPCOMING_DAYS)
+    # COUNT(due_on) (never null), not COUNT(id): the index on (rep, status, due_on) then
+    # answers alone, an index-only scan.
     totals = workable.filter(status=CheckInStatus.SCHEDULED, due_on__lte=horizon).aggregate(
-        overdue=Count("id", filter=checkin_late(today)),
-        due_today=Count("id", filter=Q(due_on=today)),
-        upcoming=Count("id", filter=Q(due_on__gt=today)),
+        overdue=Count("due_on", filter=checkin_late(today)),
+        due_today=Count("due_on", filter=Q(due_on=today)),
+        upcoming=Count("due_on", filter=Q(due_on__gt=today)),
     )
     done_since = timezone.now() - datetime.timedelta(days=RECENTLY_DONE_DAYS)
     return CheckinSections(
@@ -106,7 +141,7 @@ def checkin_sections_for(user: User, *, rep: User | None = None) -> CheckinSecti
         overdue=_mark_days_overdue(list(scheduled.filter(checkin_late(today))[:SECTION_LIMIT]), today),
         upcoming=list(scheduled.filter(due_on__gt=today, due_on__lte=horizon)[:SECTION_LIMIT]),
         recently_done=list(
-            _with_related(workable.filter(status=CheckInStatus.DONE, done_at__gte=done_since)).order_by(
+            _with_shown(workable.filter(status=CheckInStatus.DONE, done_at__gte=done_since)).order_by(
                 "-done_at", "-id"
             )[:RECENTLY_DONE_LIMIT]
         ),
@@ -120,7 +155,7 @@ def overdue_checkins_page(user: User, *, rep: User | None = None, page_number: s
     """Every overdue check-in `user` may work (optionally `rep`'s), most overdue first,
     one page of OVERDUE_PAGE_SIZE at a time: a COUNT and a page, both index ranges."""
     today = user_local_today(user)
-    overdue = _with_related(_workable_for(user, rep).filter(checkin_late(today)))
+    overdue = _with_shown(_workable_for(user, rep).filter(checkin_late(today)))
     page = Paginator(overdue.order_by("due_on", "id"), OVERDUE_PAGE_SIZE).get_page(page_number)
     page.object_list = _mark_days_overdue(list(page.object_list), today)
     return page
@@ -129,8 +164,30 @@ def overdue_checkins_page(user: User, *, rep: User | None = None, page_number: s
 def checkins_for_account(account: Account) -> list[CheckIn]:
     """Every check-in of an account, next due first, then the done ones (one query).
 
-    Who may see the account is the account page's decision; this only reads."""
-    checkins = list(_with_related(CheckIn.objects.filter(account=account)).order_by("due_on", "id"))
+    Who may see the account is the account page's decision; this only reads. What the
+    account page's panel shows and no more: the check-in's shown fields, its rep with
+    their team (who may log it: followups.access.checkin_workable_in_memory), and as
+    annotations the titles of its deal (`deal_title`) and of the deal it opened
+    (`opened_deal_title`). An account has ~50 check-ins: building a hand-off, two deals,
+    the delivery owner and the account again for each cost more than the query."""
+    shown = CheckIn.objects.filter(account=account).select_related("rep__team")
+    shown = shown.only(
+        "handoff",
+        "rep__first_name",
+        "rep__last_name",
+        "rep__username",
+        "rep__team__manager",
+        "opened_deal",
+        "cadence_days",
+        "due_on",
+        "status",
+        "done_at",
+        "channel",
+        "sentiment",
+        "notes",
+        "issues_raised",
+    ).annotate(deal_title=F("handoff__deal__title"), opened_deal_title=F("opened_deal__title"))
+    checkins = list(shown.order_by("due_on", "id"))
     scheduled = [checkin for checkin in checkins if checkin.status == CheckInStatus.SCHEDULED]
     done = sorted(
         (checkin for checkin in checkins if checkin.status == CheckInStatus.DONE),

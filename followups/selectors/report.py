@@ -92,6 +92,19 @@ class Period:
         return Period(self.start - datetime.timedelta(days=self.days), self.start - datetime.timedelta(days=1))
 
 
+def period_instants(period: Period) -> tuple[datetime.datetime, datetime.datetime]:
+    """The period as instants in the current time zone: from the first day's midnight
+    (included) to the midnight after the last day (excluded). `created_at >= start AND
+    created_at < end` is `created_at__date` between the days, in an index-able shape: the
+    `__date` lookup converts every row's timestamp before comparing (a full scan)."""
+    zone = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.datetime.combine(period.start, datetime.time.min), zone)
+    end = timezone.make_aware(
+        datetime.datetime.combine(period.end + datetime.timedelta(days=1), datetime.time.min), zone
+    )
+    return start, end
+
+
 def _add_months(day: datetime.date, months: int) -> datetime.date:
     month_index = day.year * 12 + day.month - 1 + months
     return datetime.date(month_index // 12, month_index % 12 + 1, 1)
@@ -652,14 +665,13 @@ def dashboard_for(user: User, *, today: datetime.date | None = None) -> Dashboar
     handoffs = handoffs.filter(handoffs_of_teams(team_ids))
     checkins = checkins.filter(checkins_of_teams(team_ids))
     waiting = list(
-        handoffs.select_related("deal__account", "rep", "proposed_owner", "declined_by").order_by("closed_on", "id")[
-            :WAITING_LIMIT
-        ]
+        handoffs.select_related("deal__account", "rep", "declined_by").order_by("closed_on", "id")[:WAITING_LIMIT]
     )
     overdue = list(
         checkins.order_by()
         .values("rep_id", "rep__first_name", "rep__last_name", "rep__username")
-        .annotate(count=Count("id"), oldest_due=Min("due_on"))
+        # COUNT(*), not COUNT(id): the index on (rep, status, due_on) then answers alone.
+        .annotate(count=Count("*"), oldest_due=Min("due_on"))
         .order_by("-count", "rep__first_name")
     )
     for row in overdue:
@@ -793,12 +805,9 @@ class PulseSummary:
 def pulse_summary(team_ids: list[int] | None, *, period: Period) -> PulseSummary:
     """How customers answered the pulse in the period (by the day of the first answer,
     the answer as it stands now), for the report's teams (followups.access.report_team_ids)."""
+    since, until = period_instants(period)
     rows = (
-        CustomerPulse.objects.filter(
-            pulses_of_teams(team_ids),
-            answered_at__date__gte=period.start,
-            answered_at__date__lte=period.end,
-        )
+        CustomerPulse.objects.filter(pulses_of_teams(team_ids), answered_at__gte=since, answered_at__lt=until)
         .order_by()
         .values(
             "checkin__rep_id", "checkin__rep__first_name", "checkin__rep__last_name", "checkin__rep__username", "answer"
@@ -884,10 +893,9 @@ def promise_keeping_by_rep(team_ids: list[int] | None, *, period: Period) -> lis
     first wording kept in original_description, whatever became of them since), are still
     open (open or confirmed) or were dropped. Most broken first, so a manager sees who
     over-promises. Two queries, whatever the number of promises."""
+    since, until = period_instants(period)
     rows = list(
-        Promise.objects.filter(
-            promises_of_teams(team_ids), created_at__date__gte=period.start, created_at__date__lte=period.end
-        )
+        Promise.objects.filter(promises_of_teams(team_ids), created_at__gte=since, created_at__lt=until)
         .annotate(maker_id=Coalesce("created_by_id", "deal__owner_id"))
         .order_by()
         .values("maker_id")
