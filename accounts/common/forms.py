@@ -14,3 +14,11 @@ def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, field_errors)
     else:
         form.add_error(None, error)
+
+
+def select_options(field: forms.BoundField, choices) -> list[tuple[str, str, bool]]:
+    """A filter select's options as (value, label, selected), for a list page that draws
+    its filter selects by hand (one loop in the template), not through the widget's
+    template once per option: an admin's owner menu lists every user (issue 17)."""
+    selected = "" if field.value() is None else str(field.value())
+    return [(str(value), str(label), str(value) == selected) for value, label in choices]

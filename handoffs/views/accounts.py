@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_GET
 from accounts.access import account_editable_by, role_required, user_sells
 from accounts.choices import Role
 from accounts.common.exports import export_format_of, export_response, list_filters
-from accounts.common.forms import add_service_error
+from accounts.common.forms import add_service_error, select_options
 from accounts.common.links import url_for_each
 from accounts.common.pagination import CappedPaginator
 from accounts.common.timeline import timeline_cursor
@@ -58,13 +57,6 @@ def _filtered_accounts(request: HttpRequest, data: QueryDict) -> tuple[AccountFi
     return account_filter, rows.order_by(*(rows.query.order_by or ["name"]), "pk")
 
 
-def _select_options(field: BoundField, choices) -> list[tuple[str, str, bool]]:
-    """A filter select's options as (value, label, selected): the list draws its selects
-    by hand (one loop), not through the widget's template per option."""
-    selected = "" if field.value() is None else str(field.value())
-    return [(str(value), str(label), str(value) == selected) for value, label in choices]
-
-
 @login_required
 def account_list(request: HttpRequest) -> HttpResponse:
     account_filter, rows = _filtered_accounts(request, request.GET)
@@ -96,8 +88,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
         "filter": account_filter,
         "page_obj": page,
         "columns": columns,
-        "size_options": _select_options(form["size"], form.fields["size"].choices),
-        "owner_options": _select_options(form["owner"], [("", form.fields["owner"].empty_label), *owners]),
+        "size_options": select_options(form["size"], form.fields["size"].choices),
+        "owner_options": select_options(form["owner"], [("", form.fields["owner"].empty_label), *owners]),
         "can_create": user_sells(request.user),
     }
     return render(request, "handoffs/accounts/list.html", context)

@@ -14,7 +14,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import naturalday
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
@@ -32,7 +31,7 @@ from accounts.access import role_required, team_scope_ids
 from accounts.choices import Role
 from accounts.common.edits import StaleEditError
 from accounts.common.exports import export_format_of, export_response, list_filters
-from accounts.common.forms import add_service_error
+from accounts.common.forms import add_service_error, select_options
 from accounts.common.http import parse_id, see_other
 from accounts.common.links import url_for_each
 from accounts.common.pagination import CappedPaginator
@@ -270,13 +269,6 @@ def _filtered_deals(request: HttpRequest, data: QueryDict) -> tuple[DealFilter, 
     return deal_filter, deals
 
 
-def _select_options(field: BoundField, choices) -> list[tuple[str, str, bool]]:
-    """A filter select's options as (value, label, selected): the deal list draws its
-    selects by hand (one loop), not through the widget's template per option."""
-    selected = "" if field.value() is None else str(field.value())
-    return [(str(value), str(label), str(value) == selected) for value, label in choices]
-
-
 @role_required(*PIPELINE_ROLES)
 def deal_list(request: HttpRequest) -> HttpResponse:
     deal_filter, deals = _filtered_deals(request, request.GET)
@@ -305,8 +297,8 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "filter": deal_filter,
         "page_obj": page,
         "columns": columns,
-        "stage_options": _select_options(form["stage"], form.fields["stage"].choices),
-        "owner_options": _select_options(form["owner"], [("", form.fields["owner"].empty_label), *owners]),
+        "stage_options": select_options(form["stage"], form.fields["stage"].choices),
+        "owner_options": select_options(form["owner"], [("", form.fields["owner"].empty_label), *owners]),
         "today": timezone.localdate(),
     }
     return render(request, "handoffs/deals/list.html", context)
