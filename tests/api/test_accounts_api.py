@@ -131,8 +131,9 @@ def test_a_manager_reassigns_an_account_with_a_reason(api_client, manager, rep, 
 def test_contacts_are_listed_filtered_created_and_changed(api_client, rep, outsider_team_rep):
     # given
     account = AccountFactory(owner=rep)
-    ann = ContactFactory(account=account, first_name="Ann", email="ann@acme.test")
-    bob = ContactFactory(account=AccountFactory(owner=rep), first_name="Bob")
+    # Names given in full: a random surname ("Bolton", "Robinson") would match "bo" too.
+    ann = ContactFactory(account=account, first_name="Ann", last_name="Lee", email="ann@acme.test")
+    bob = ContactFactory(account=AccountFactory(owner=rep), first_name="Bob", last_name="Smith")
     ContactFactory(account=AccountFactory(owner=outsider_team_rep))
     client = api_client(rep)
     # then: lists
