@@ -6,6 +6,7 @@ not read is a 404; one they may read but not change is a 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
@@ -122,27 +123,17 @@ def my_day_view(request: HttpRequest) -> HttpResponse:
     # They read as the component renders a "line" (_next_step.html): a test holds them equal.
     detail_url = url_for_each("handoffs:deal_detail")
     next_step_url = url_for_each("handoffs:deal_next_step")
-    team_scope = team_scope_ids(request.user)
-    may_change: dict[tuple[int, int | None], bool] = {}
+    may_change = _may_change_deals_of(request.user)
     today = timezone.localdate()
     for deals in (day.packet_pending, day.overdue, day.due_today, day.closing_this_month, day.single_threaded):
         for deal in deals:
             deal.detail_url = detail_url(deal.pk)
     for deal in (*day.overdue, *day.due_today):
-        key = (deal.owner_id, deal.team_id)
-        if key not in may_change:
-            may_change[key] = deal_editable_by(request.user, deal, scope=team_scope)
         deal.line_id = SafeString(deal.pk)
         deal.line_due = naturalday(deal.next_step_due, "d M")
         deal.next_step_url = escape(next_step_url(deal.pk))
-        deal.can_edit_next_step = may_change[key] and deal.is_open
-    back = quote(page_path_of(request), safe="/")
-    context = {
-        "day": day,
-        "today": today,
-        "next_step_back_query": f"?next={back}",
-        "next_step_edit_query": f"?variant=line&next={back}",
-    }
+        deal.can_edit_next_step = may_change(deal) and deal.is_open
+    context = {"day": day, "today": today, **_next_step_queries(request, variant="line")}
     return render(request, "handoffs/my_day.html", context)
 
 
@@ -160,6 +151,31 @@ def _board_context(request: HttpRequest, *, scope: str, board_error: str | None 
     }
 
 
+def _may_change_deals_of(user) -> Callable[[Deal], bool]:
+    """handoffs.access.deal_editable_by for many deals of one page, asked once per owner
+    and team (the rule depends on nothing else of a deal) rather than once per row."""
+    team_scope = team_scope_ids(user)
+    answers: dict[tuple[int, int | None], bool] = {}
+
+    def may_change(deal: Deal) -> bool:
+        key = (deal.owner_id, deal.team_id)
+        if key not in answers:
+            answers[key] = deal_editable_by(user, deal, scope=team_scope)
+        return answers[key]
+
+    return may_change
+
+
+def _next_step_queries(request: HttpRequest, *, variant: str, scope: str = "") -> dict[str, str]:
+    """The query strings of a page's "change next step" links, the same for every row:
+    back to the page the browser shows, without htmx and with it (`variant`)."""
+    back = quote(page_path_of(request), safe="/")
+    return {
+        "next_step_back_query": f"?next={back}",
+        "next_step_edit_query": f"?variant={variant}&next={back}" + (f"&scope={scope}" if scope else ""),
+    }
+
+
 def _dress_cards(request: HttpRequest, columns: list, *, scope: str) -> dict[str, str]:
     """Each column's `cards`: what each card shows, formatted and escaped once here. A
     board holds up to ~175 cards, and each `{% url %}`, filter, number or escaping the
@@ -168,9 +184,7 @@ def _dress_cards(request: HttpRequest, columns: list, *, scope: str) -> dict[str
     Who may move a card (and so set its next step) is asked of handoffs.access once per
     owner and team, not per card. The card's next step reads as the component renders it
     on a card (_next_step.html, variant "card"): a test holds them equal."""
-    user = request.user
-    team_scope = team_scope_ids(user)
-    may_change: dict[tuple[int, int | None], bool] = {}
+    may_change = _may_change_deals_of(request.user)
     # Reverse each URL once, not per card.
     detail_url = url_for_each("handoffs:deal_detail")
     stage_url = url_for_each("handoffs:deal_stage")
@@ -180,15 +194,12 @@ def _dress_cards(request: HttpRequest, columns: list, *, scope: str) -> dict[str
     for column in columns:
         column.cards = []
         for deal in column.deals:
-            key = (deal.owner_id, deal.team_id)
-            if key not in may_change:
-                may_change[key] = deal_editable_by(user, deal, scope=team_scope)
             card = {
                 "deal": deal,
                 # Numbers as text: the template would localize each one.
                 "id": SafeString(deal.pk),
                 "version": SafeString(deal.version),
-                "movable": may_change[key] and deal.is_open,
+                "movable": may_change(deal) and deal.is_open,
                 "title": escape(deal.title),
                 "detail_url": escape(detail_url(deal.pk)),
                 "stage_url": escape(stage_url(deal.pk)),
@@ -217,13 +228,7 @@ def _dress_cards(request: HttpRequest, columns: list, *, scope: str) -> dict[str
             if any(card["movable"] for card in column.cards)
             else ""
         )
-    # The query strings of each card's "change next step" link (the page to come back to,
-    # without and with htmx), the same for every card.
-    back = quote(page_path_of(request), safe="/")
-    return {
-        "next_step_back_query": f"?next={back}",
-        "next_step_edit_query": f"?variant=card&next={back}" + (f"&scope={scope}" if scope else ""),
-    }
+    return _next_step_queries(request, variant="card", scope=scope)
 
 
 def _day_month_format():
