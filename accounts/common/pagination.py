@@ -15,6 +15,13 @@ from django.utils.functional import cached_property
 COUNT_CAP = 10_000
 
 
+def capped_count(queryset, *, cap: int = COUNT_CAP) -> int:
+    """How many rows `queryset` holds, counted up to `cap` + 1 (more than `cap`: show
+    "10,000+"): COUNT(*) over a LIMITed subquery of primary keys, without the ORDER BY
+    or the joins the order needed, so the scan stops after cap + 1 rows."""
+    return queryset.order_by().values_list("pk", flat=True)[: cap + 1].count()
+
+
 class CappedPaginator(Paginator):
     """A `Paginator` whose count stops at `cap` (+1 to know it was reached).
 
@@ -31,9 +38,7 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         object_list = self.object_list
         if hasattr(object_list, "values_list"):
-            # COUNT(*) over a LIMITed subquery of primary keys: no ORDER BY, no joins the
-            # order needed, and the scan stops after cap + 1 rows.
-            return object_list.order_by().values_list("pk", flat=True)[: self.cap + 1].count()
+            return capped_count(object_list, cap=self.cap)
         return min(len(object_list), self.cap + 1)
 
     @cached_property

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
-from accounts.common.pagination import COUNT_CAP
+from accounts.common.pagination import COUNT_CAP, capped_count
 from followups.choices import HeartbeatName, MessagePurpose, MessageStatus
 from followups.models import Heartbeat, OutboxMessage
 
@@ -40,10 +40,7 @@ def outbox_status_counts(*, purpose: str | None = None, cap: int = COUNT_CAP) ->
     messages = OutboxMessage.objects.all()
     if purpose:
         messages = messages.filter(purpose=purpose)
-    return {
-        status: messages.filter(status=status).order_by().values_list("pk", flat=True)[: cap + 1].count()
-        for status in ADMIN_STATUS_TABS
-    }
+    return {status: capped_count(messages.filter(status=status), cap=cap) for status in ADMIN_STATUS_TABS}
 
 
 def outbox_purpose_choices() -> list[tuple[str, str]]:
