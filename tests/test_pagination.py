@@ -40,11 +40,11 @@ def test_past_the_cap_it_says_so_and_pages_only_the_first_cap_rows():
     assert list(page) == list(range(90, 100))
 
 
-def test_the_default_cap_is_ten_thousand_with_separators():
-    paginator = CappedPaginator(list(range(10_001)), 25)
-    assert paginator.count_display == "10,000+"
-    assert paginator.num_pages == 400
-    assert CappedPaginator(list(range(9_999)), 25).count_display == "9,999"
+def test_the_default_cap_is_two_thousand_with_separators():
+    paginator = CappedPaginator(list(range(2_001)), 25)
+    assert paginator.count_display == "2,000+"
+    assert paginator.num_pages == 80
+    assert CappedPaginator(list(range(1_999)), 25).count_display == "1,999"
 
 
 @pytest.mark.django_db

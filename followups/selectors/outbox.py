@@ -33,7 +33,7 @@ def outbox_messages_for_admin(*, status: str | None, purpose: str | None = None)
 
 
 def outbox_status_counts(*, purpose: str | None = None, cap: int = COUNT_CAP) -> dict[str, int]:
-    """How many messages each tab holds, counted up to `cap` + 1 (more: "10,000+"). Nothing
+    """How many messages each tab holds, counted up to `cap` + 1 (more: "2,000+"). Nothing
     purges sent messages, so an exact GROUP BY status read the whole outbox on every visit
     (issue 17); a LIMITed count per tab reads at most cap + 1 entries of its status index.
     One query per tab, whatever the rows."""

@@ -1,4 +1,4 @@
-"""The drill-down behind a report number, at scale (issue 17): a capped count ("10,000+"
+"""The drill-down behind a report number, at scale (issue 17): a capped count ("2,000+"
 past the cap), links to each deal and account, the same queries for 3 or 30 drops."""
 
 from __future__ import annotations

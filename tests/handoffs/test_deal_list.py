@@ -132,7 +132,7 @@ def test_each_row_links_to_its_deal_and_account(client_for, rep):
 
 
 def test_the_count_is_capped_beyond_the_cap(client_for, rep, monkeypatch):
-    # given: a cap of 3 stands for 10,000 (accounts.common.pagination)
+    # given: a cap of 3 stands for 2,000 (accounts.common.pagination)
     monkeypatch.setattr(CappedPaginator.__init__, "__kwdefaults__", {"cap": 3})
     for _ in range(5):
         DealFactory(owner=rep)
