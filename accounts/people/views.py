@@ -15,15 +15,16 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.access import role_required
 from accounts.choices import Role
 from accounts.common.forms import add_service_error
-from accounts.common.links import url_for_each
 from accounts.common.timeline import timeline_cursor
 from accounts.models import Team, User
 from accounts.people.forms import AuditFilterForm, InviteForm, PeopleFilterForm, PersonForm, TeamForm
+from accounts.people.rows import people_rows
 from accounts.people.selectors import (
     audit_entries,
     audit_page,
     people_list,
     person_for_edit,
+    teams_led_by,
     teams_list,
     user_history,
 )
@@ -60,12 +61,11 @@ def _person_or_404(user_id: int) -> User:
 def people_list_view(request: HttpRequest) -> HttpResponse:
     filter_form = PeopleFilterForm(request.GET)
     page = Paginator(people_list(**filter_form.filters()), PEOPLE_PAGE_SIZE).get_page(request.GET.get("page"))
-    # One reverse() for the page, not one {% url %} per row (issue 17).
     page.object_list = list(page.object_list)
-    edit_link = url_for_each("people:edit")
-    for person in page.object_list:
-        person.edit_url = edit_link(person.pk)
-    return render(request, "accounts/people/list.html", {"filter_form": filter_form, "page_obj": page})
+    # The rows written once in Python, not by ~25 template nodes each (issue 17).
+    rows = people_rows(page.object_list, teams_led_by(page.object_list))
+    context = {"filter_form": filter_form, "page_obj": page, "rows": rows}
+    return render(request, "accounts/people/list.html", context)
 
 
 @role_required(Role.ADMIN)
