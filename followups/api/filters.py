@@ -14,10 +14,10 @@ from followups.choices import CheckInStatus, MessagePurpose, MessageStatus
 from followups.lateness import checkin_late
 from followups.models import CheckIn, OutboxMessage
 from followups.selectors.checkins import user_local_today
-from handoffs.api.filters import IdFilter
+from handoffs.api.filters import ApiFilterSet, IdFilter
 
 
-class CheckInApiFilter(django_filters.FilterSet):
+class CheckInApiFilter(ApiFilterSet):
     """Check-ins by owner (mine, a rep), status, hand-off, account, due date, lateness."""
 
     mine = django_filters.BooleanFilter(method="filter_mine", help_text="true: only your own check-ins.")
@@ -46,7 +46,7 @@ class CheckInApiFilter(django_filters.FilterSet):
         return queryset.filter(late) if value else queryset.exclude(late)
 
 
-class OutboxApiFilter(django_filters.FilterSet):
+class OutboxApiFilter(ApiFilterSet):
     """Outbox messages by status and purpose, as the admins' /outbox/ page."""
 
     status = django_filters.ChoiceFilter(choices=MessageStatus.choices)

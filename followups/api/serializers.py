@@ -14,6 +14,7 @@ from followups.models import CheckIn, CheckInReschedule, OutboxMessage, WebhookE
 from followups.rules import DROP_CODES
 from followups.selectors.checkins import handoffs_open_to_checkins_for
 from followups.selectors.report import LATENCY_METRICS
+from handoffs.api.rows import RowsListSerializer
 from handoffs.api.serializers import (
     AccountRefSerializer,
     ContactRefSerializer,
@@ -59,6 +60,7 @@ class CheckInSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+        list_serializer_class = RowsListSerializer
 
 
 class CheckInRescheduleSerializer(serializers.ModelSerializer):

@@ -52,6 +52,7 @@ from followups.selectors.report import (
 )
 from followups.services.checkins import checkin_add, checkin_log, checkin_reschedule
 from followups.views.checkins import CHECKIN_ROLES
+from handoffs.api.filters import ListFilterBackend
 from handoffs.api.views import ID_CONVERTER, body, schema_only, url_id
 
 
@@ -104,6 +105,7 @@ class CheckInViewSet(viewsets.GenericViewSet):
 
     serializer_class = CheckInSerializer
     filterset_class = CheckInApiFilter
+    filter_backends = [ListFilterBackend]
     permission_classes = [IsAuthenticated, CheckInRolePermission]
     lookup_value_converter = ID_CONVERTER
 
@@ -167,6 +169,7 @@ class OutboxMessageViewSet(viewsets.GenericViewSet):
 
     serializer_class = OutboxMessageSerializer
     filterset_class = OutboxApiFilter
+    filter_backends = [ListFilterBackend]
     permission_classes = [IsAuthenticated, AdminRolePermission]
     lookup_value_converter = ID_CONVERTER
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.access import account_users_assignable_by, user_sells
@@ -237,6 +238,9 @@ def _rows(kind: str, item_ids: list[int]) -> list[HeldRow]:
 def _held_ids(person: User) -> dict[str, list[int]]:
     """The ids of every group, each in its group's order: one query of one array per
     kind (ARRAY(SELECT … ORDER BY …) keeps the order), not one query per group."""
+    if connection.vendor != "postgresql":
+        # SQLite (make run's default) has no arrays: one query per group there.
+        return {kind: list(held_items(kind, person).values_list("pk", flat=True)) for kind in KINDS}
     # Named held_<kind>: a bare "deals" or "checkins" is a relation of User already.
     arrays = {f"held_{kind}": ArraySubquery(held_items(kind, person).values("pk")) for kind in KINDS}
     row = User.objects.filter(pk=person.pk).values(**arrays).get()

@@ -13,9 +13,12 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
+from django_filters.filters import QuerySetRequestMixin
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from accounts.api.pagination import BatonCursorPagination
 from accounts.common.http import MAX_ID
 from accounts.validators import user_today
 from handoffs import lateness
@@ -62,7 +65,40 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeFormField
 
 
-class DealApiFilter(django_filters.FilterSet):
+class ListFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, which leaves the queryset as it is without building the
+    filter set when the query string names nothing but the page (the cursor, its size).
+
+    Every filter then has an empty value, which filters nothing; building the set (a deep
+    copy of its filters) and validating its form cost ~2 ms of a list's ~25 ms of CPU."""
+
+    page_params = frozenset({BatonCursorPagination.cursor_query_param, BatonCursorPagination.page_size_query_param})
+
+    def filter_queryset(self, request, queryset: QuerySet, view) -> QuerySet:
+        if self.page_params.issuperset(request.query_params.keys()):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class ApiFilterSet(django_filters.FilterSet):
+    """A filter set whose form class is built once per class, not on every request.
+
+    django-filter builds a new form class each time (a form field for every filter, its
+    label looked up on the model): ~0.5 ms of a filtered list. The form's fields depend on
+    the filters alone unless a filter chooses among rows for the request (a model choice
+    filter's queryset), in which case the class is built each time, as django-filter does."""
+
+    def get_form_class(self) -> type[forms.Form]:
+        filter_set = type(self)
+        form_class = filter_set.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            if not any(isinstance(filter_, QuerySetRequestMixin) for filter_ in filter_set.base_filters.values()):
+                filter_set._form_class = form_class
+        return form_class
+
+
+class DealApiFilter(ApiFilterSet):
     """Deals by stage, state, owner, team, account, title and next-step date."""
 
     stage = django_filters.ChoiceFilter(choices=Stage.choices, help_text="One stage.")
@@ -101,7 +137,7 @@ class DealApiFilter(django_filters.FilterSet):
         return queryset.filter(late) if value else queryset.exclude(late)
 
 
-class PromiseApiFilter(django_filters.FilterSet):
+class PromiseApiFilter(ApiFilterSet):
     """Promises by deal, status, owner and due date."""
 
     deal = IdFilter(field_name="deal_id", help_text="The deal's id.")
@@ -116,7 +152,7 @@ class PromiseApiFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class HandoffApiFilter(django_filters.FilterSet):
+class HandoffApiFilter(ApiFilterSet):
     """Hand-offs by status, delivery owner, rep, team and lateness."""
 
     status = django_filters.ChoiceFilter(choices=HandoffStatus.choices)
@@ -138,7 +174,7 @@ class HandoffApiFilter(django_filters.FilterSet):
         return queryset.filter(late) if value else queryset.exclude(late)
 
 
-class MeetingApiFilter(django_filters.FilterSet):
+class MeetingApiFilter(ApiFilterSet):
     """Meetings by hand-off, status and start."""
 
     handoff = IdFilter(field_name="handoff_id", help_text="The hand-off's id.")

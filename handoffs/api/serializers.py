@@ -16,6 +16,7 @@ from accounts.api.serializers import StrictSerializer, VisibleRelatedField
 from accounts.common.http import MAX_ID
 from accounts.models import User
 from handoffs.access import accounts_visible_to
+from handoffs.api.rows import RowsListSerializer
 from handoffs.choices import (
     OPEN_STAGES,
     ContactRole,
@@ -71,10 +72,9 @@ class UserRefSerializer(serializers.Serializer):
     """A team user as other rows name them: id and display name."""
 
     id = serializers.IntegerField(read_only=True)
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user) -> str:
-        return str(user)
+    # The user's str (User.__str__): a plain field, so that lists write it on their fast
+    # path (handoffs.api.rows), where a method field would send them through DRF's.
+    name = serializers.CharField(source="*", read_only=True)
 
 
 class AccountRefSerializer(serializers.Serializer):
@@ -157,6 +157,7 @@ class PromiseSerializer(serializers.ModelSerializer):
             "is_late",
         ]
         read_only_fields = fields
+        list_serializer_class = RowsListSerializer
 
 
 class PromiseCreateSerializer(StrictSerializer):
@@ -245,6 +246,7 @@ class DealSerializer(serializers.ModelSerializer):
         model = Deal
         fields = DEAL_ROW_FIELDS
         read_only_fields = fields
+        list_serializer_class = RowsListSerializer
 
 
 class DealContactSerializer(serializers.ModelSerializer):
@@ -507,6 +509,7 @@ class HandoffSerializer(serializers.ModelSerializer):
         model = Handoff
         fields = HANDOFF_ROW_FIELDS
         read_only_fields = fields
+        list_serializer_class = RowsListSerializer
 
 
 class PlaybookRefSerializer(serializers.Serializer):
