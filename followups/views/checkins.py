@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from itertools import chain
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,12 +14,10 @@ from accounts.choices import Role
 from accounts.common.exports import export_format_of, export_response, list_filters
 from accounts.common.forms import add_service_error
 from accounts.common.http import safe_next_url
-from accounts.common.links import url_for_each
 from accounts.models import User
 from followups.access import checkin_reps_for, checkins_workable_by
 from followups.exports import CHECKIN_COLUMNS
 from followups.forms import CheckinAddForm, CheckinLogForm, CheckinRescheduleForm
-from followups.models import CheckIn
 from followups.selectors.checkins import (
     checkin_list_queryset,
     checkin_sections_for,
@@ -31,6 +26,7 @@ from followups.selectors.checkins import (
     user_local_today,
 )
 from followups.services.checkins import checkin_add, checkin_log, checkin_reschedule
+from followups.views.checkin_rows import CheckinRowWriter
 
 CHECKIN_ROLES = (Role.REP, Role.MANAGER)
 
@@ -55,34 +51,30 @@ def _rep_filter(request: HttpRequest, data: QueryDict) -> tuple[CheckinRepFilter
     return filter_form, filter_form.cleaned_data["rep"] if filter_form.is_valid() else None
 
 
-def _with_links(checkins: Iterable[CheckIn]) -> None:
-    """Each row's links (its account, logging it, moving it), at one reverse() per kind
-    of link for the page rather than three `{% url %}` per row."""
-    account_url = url_for_each("handoffs:account_detail")
-    log_url = url_for_each("followups:checkin_log")
-    reschedule_url = url_for_each("followups:checkin_reschedule")
-    for checkin in checkins:
-        checkin.account_url = account_url(checkin.account_id)
-        checkin.log_url = log_url(checkin.pk)
-        checkin.reschedule_url = reschedule_url(checkin.pk)
-
-
 @role_required(*CHECKIN_ROLES)
 @require_GET
 def my_checkins(request: HttpRequest) -> HttpResponse:
     user = request.user
     filter_form, rep = _rep_filter(request, request.GET)
-    context = {"filter_form": filter_form, "show_rep": filter_form is not None, "rep": rep}
+    show_rep = filter_form is not None
+    context = {"filter_form": filter_form, "show_rep": show_rep, "rep": rep}
+    # Each section's rows as HTML, written once here (followups.views.checkin_rows).
+    writer = CheckinRowWriter(show_rep=show_rep)
     if request.GET.get("show") == "overdue":
         # Every overdue check-in, a page at a time (the main page shows the most overdue).
-        overdue_page = overdue_checkins_page(user, rep=rep, page_number=request.GET.get("page"))
-        _with_links(overdue_page.object_list)
+        overdue_page = overdue_checkins_page(user, rep=rep, page_number=request.GET.get("page"), rep_names=show_rep)
         context["overdue_page"] = overdue_page
+        context["overdue_rows"] = writer.rows(overdue_page.object_list, section="overdue")
         context["today"] = user_local_today(user)
     else:
-        sections = checkin_sections_for(user, rep=rep)
-        _with_links(chain(sections.overdue, sections.due_today, sections.upcoming, sections.recently_done))
+        sections = checkin_sections_for(user, rep=rep, rep_names=show_rep)
         context["sections"] = sections
+        context["section_rows"] = {
+            "overdue": writer.rows(sections.overdue, section="overdue"),
+            "today": writer.rows(sections.due_today, section="today"),
+            "upcoming": writer.rows(sections.upcoming, section="upcoming"),
+            "done": writer.rows(sections.recently_done, section="done"),
+        }
     return render(request, "followups/checkins/my_checkins.html", context)
 
 

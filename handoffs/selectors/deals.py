@@ -7,10 +7,12 @@ import calendar
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Case,
+    CharField,
     Count,
     F,
     IntegerField,
@@ -24,10 +26,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import Expression
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.common.expressions import InIdList, id_list
 from accounts.common.timeline import TimelinePage, timeline_page
 from accounts.models import Contact, OrganisationSettings, TimelineEvent, User
 from handoffs import lateness
@@ -52,9 +55,10 @@ MY_DAY_FIELDS = (
     "next_step_due",
     "owner_id",
     "team_id",
-    "account__name",
 )
+# A card of the board (board_columns): its deal's fields and annotations, by name.
 BOARD_CARD_FIELDS = (
+    "pk",
     "title",
     "stage",
     "version",
@@ -65,10 +69,12 @@ BOARD_CARD_FIELDS = (
     "closed_on",
     "owner_id",
     "team_id",
-    "account__name",
-    "owner__username",
-    "owner__first_name",
-    "owner__last_name",
+    "account_name",
+    "owner_first_name",
+    "owner_last_name",
+    "owner_username",
+    "contact_count",
+    "next_step_is_late",
 )
 
 
@@ -211,11 +217,11 @@ class ColumnAmount:
 @dataclass
 class BoardColumn:
     """One stage of the board. `count` and `amounts` cover the whole column, the deals
-    beyond BOARD_COLUMN_LIMIT included; `deals` are the cards shown."""
+    beyond BOARD_COLUMN_LIMIT included; `deals` are the cards shown (board_columns)."""
 
     stage: str
     label: str
-    deals: list[Deal]
+    deals: list
     count: int
     amounts: list[ColumnAmount] = field(default_factory=list)
 
@@ -241,7 +247,12 @@ def board_columns(deals: QuerySet[Deal], *, today: datetime.date | None = None) 
     """The pipeline board: one column per stage, in pipeline order. Open columns show
     up to BOARD_COLUMN_LIMIT deals (soonest next step first); won and lost show those
     closed in the last BOARD_CLOSED_WITHIN_DAYS days. Each column's count and total amount
-    (per currency) cover all its deals, shown or not. Eight queries, whatever the rows."""
+    (per currency) cover all its deals, shown or not. Three queries, whatever the rows.
+
+    A column's `deals` are its cards: named tuples of BOARD_CARD_FIELDS (the deal's
+    `pk`, shown fields, `owner_id` and `team_id`; `account_name`, its owner's
+    `owner_first_name`, `owner_last_name` and `owner_username`, `contact_count` and
+    `next_step_is_late`)."""
     today = today or timezone.localdate()
     on_board = deals.filter(
         Q(stage__in=OPEN_STAGES)
@@ -255,32 +266,51 @@ def board_columns(deals: QuerySet[Deal], *, today: datetime.date | None = None) 
         amounts[row["stage"]].append(ColumnAmount(currency=row["currency"], amount=row["amount"] or Decimal(0)))
     for column_amounts in amounts.values():
         column_amounts.sort(key=lambda amount: CURRENCY_ORDER.get(amount.currency, len(CURRENCY_ORDER)))
-    # One small indexed query per column (deal_stage_next_step_idx, deal_stage_closed_idx)
-    # picks the ids shown; then only those deals are loaded, with their contact counts.
-    # Each column's query from one of two ordered bases: a clone of the visibility filter
-    # costs, and there are six columns.
+    # Each column's cards: the first BOARD_COLUMN_LIMIT of its stage, by a small indexed
+    # scan of its own (deal_stage_next_step_idx, deal_stage_closed_idx), the six scans
+    # one UNION ALL read as one array of ids (six queries cost six plannings and round
+    # trips). Then the cards by id, put back in each scan's order here: filtering on the
+    # UNION as a subquery made Django clone and relabel the visibility filter of every
+    # arm, which cost more CPU than a query.
     open_ids = on_board.order_by(F("next_step_due").asc(nulls_last=True), "pk").values_list("pk", flat=True)
     closed_ids = on_board.order_by("-closed_on", "pk").values_list("pk", flat=True)
-    positions: dict[int, int] = {}
-    for stage in Stage.values:
-        in_column = (open_ids if stage in OPEN_STAGES else closed_ids).filter(stage=stage)
-        for position, pk in enumerate(in_column[:BOARD_COLUMN_LIMIT]):
-            positions[pk] = position
-    ranked = sorted(
-        Deal.objects.filter(pk__in=list(positions))
-        .select_related("account", "owner")
-        # Only what a card shows (and who may move it): a board builds ~175 of each model.
-        .only(*BOARD_CARD_FIELDS)
-        .annotate(contact_count=contact_count(), next_step_is_late=next_step_is_late(today)),
-        key=lambda deal: positions[deal.pk],
+    in_columns = [
+        (open_ids if stage in OPEN_STAGES else closed_ids).filter(stage=stage)[:BOARD_COLUMN_LIMIT]
+        for stage in Stage.values
+    ]
+    shown = id_list(in_columns[0].union(*in_columns[1:], all=True))
+    cards = (
+        Deal.objects.filter(InIdList("pk", shown))
+        .order_by()
+        .annotate(
+            account_name=F("account__name"),
+            owner_first_name=F("owner__first_name"),
+            owner_last_name=F("owner__last_name"),
+            owner_username=F("owner__username"),
+            contact_count=contact_count(),
+            next_step_is_late=next_step_is_late(today),
+        )
+        # Only what a card shows (and who may move it), as named tuples: a board shows
+        # ~175 cards, and a model (with an account and a user) per card cost more than
+        # the query.
+        .values_list(*BOARD_CARD_FIELDS, named=True)
     )
-    by_stage: dict[str, list[Deal]] = {stage: [] for stage in Stage.values}
+    ranked = sorted(cards, key=_board_position)
+    by_stage: dict[str, list] = {stage: [] for stage in Stage.values}
     for deal in ranked:
         by_stage[deal.stage].append(deal)
     return [
         BoardColumn(stage=stage, label=label, deals=by_stage[stage], count=counts[stage], amounts=amounts[stage])
         for stage, label in Stage.choices
     ]
+
+
+def _board_position(deal) -> tuple:
+    """A card's place in its column, as its column's scan orders it (board_columns):
+    open deals by next step due, undated last; closed deals latest first."""
+    if deal.stage in OPEN_STAGES:
+        return (deal.next_step_due is None, deal.next_step_due or datetime.date.min, deal.pk)
+    return (-deal.closed_on.toordinal(), deal.pk)
 
 
 @dataclass
@@ -298,45 +328,102 @@ class MyDay:
 
 def my_day(user: User, *, today: datetime.date | None = None) -> MyDay:
     """A rep's home: their open deals whose next step is overdue or due today, those
-    expected to close this month, and late-stage deals with a single customer contact."""
+    expected to close this month, and late-stage deals with a single customer contact
+    (each list's deals with `account_name`; the single-threaded ones `contact_count`).
+
+    The four lists in two queries, whatever the rows: the ids of each list's deals (one
+    UNION ALL of four LIMITed scans, each tagged with its list; a deal may be in several)
+    and those deals with only what the page shows. A query per list cost four
+    plannings, four round trips and four compilations of the same columns. The same
+    UNION finds the won deals waiting for their packet (`packet_pending`, each with
+    `packet_missing`), read in full only when there are some."""
     today = today or timezone.localdate()
     organisation = OrganisationSettings.load()
     late_stages = [stage for stage in organisation.single_threaded_stages if stage in OPEN_STAGES]
     open_deals = Deal.objects.filter(owner=user, stage__in=OPEN_STAGES)
-    # Only the columns the page shows (and who may change the deal), and the contact
-    # count and stage rank only where used: building and compiling these five queries
-    # was most of the page's time after its rendering (issue 17).
-    mine = open_deals.select_related("account").only(*MY_DAY_FIELDS)
     first_of_month = today.replace(day=1)
     last_of_month = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    late_stage_rank = Case(
+        *[When(stage=stage, then=Value(STAGE_ORDER[stage])) for stage in late_stages], output_field=IntegerField()
+    )
+    # Each list: its deals and their order (the order's fields are never null there).
+    lists = {
+        "overdue": (open_deals.filter(lateness.next_step_late(today)), ("next_step_due", "pk")),
+        "due_today": (open_deals.filter(next_step_due=today), ("pk",)),
+        "closing_this_month": (
+            open_deals.filter(expected_close_date__range=(first_of_month, last_of_month)),
+            ("expected_close_date", "pk"),
+        ),
+        "single_threaded": (
+            open_deals.filter(stage__in=late_stages).alias(stage_rank=late_stage_rank),
+            ("-stage_rank", "pk"),
+        ),
+    }
+    # And the won deals waiting for their packet, loaded in full below only if any.
+    pending = (Deal.objects.filter(packet_pending_q(), owner=user), ("packet_pending_since", "pk"))
+    picks = []
+    for name, (deals, order) in {**lists, "packet_pending": pending}.items():
+        # Every arm the same columns in the same order: the deal, its list, and for the
+        # single-threaded ones their contacts (at most one).
+        single_threaded = name == "single_threaded"
+        deals = deals.annotate(
+            list_name=Value(name, output_field=CharField()),
+            # A typed NULL: PostgreSQL would read a bare one in the first arm as text.
+            contacts=contact_count() if single_threaded else Cast(Value(None), output_field=IntegerField()),
+        )
+        if single_threaded:
+            deals = deals.filter(contacts__lte=1)
+        picks.append(deals.order_by(*order).values_list("pk", "list_name", "contacts")[:MY_DAY_LIST_LIMIT])
+    picked = list(picks[0].union(*picks[1:], all=True))
+    pending_ids = [pk for pk, name, _ in picked if name == "packet_pending"]
+    picked = [(pk, name, contacts) for pk, name, contacts in picked if name in lists]
+    # Only the columns the page shows (and who may change the deal), the account's name
+    # as a plain value (`account_name`).
+    shown = {
+        deal.pk: deal
+        for deal in open_deals.filter(InIdList("pk", list({pk for pk, _, _ in picked})))
+        .order_by()
+        .only(*MY_DAY_FIELDS)
+        .annotate(account_name=F("account__name"))
+    }
+    listed: dict[str, list[Deal]] = {name: [] for name in lists}
+    for pk, name, contacts in picked:
+        deal = shown[pk]
+        if name == "single_threaded":
+            deal.contact_count = contacts
+            deal.stage_rank = STAGE_ORDER[deal.stage]
+        listed[name].append(deal)
+    for name, (_, order) in lists.items():
+        sorted_as(listed[name], order)
     return MyDay(
-        overdue=list(mine.filter(lateness.next_step_late(today)).order_by("next_step_due", "pk")[:MY_DAY_LIST_LIMIT]),
-        due_today=list(mine.filter(next_step_due=today).order_by("pk")[:MY_DAY_LIST_LIMIT]),
-        closing_this_month=list(
-            mine.filter(expected_close_date__range=(first_of_month, last_of_month)).order_by(
-                "expected_close_date", "pk"
-            )[:MY_DAY_LIST_LIMIT]
-        ),
-        single_threaded=list(
-            mine.filter(stage__in=late_stages)
-            .annotate(contact_count=contact_count(), stage_rank=stage_rank())
-            .filter(contact_count__lte=1)
-            .order_by("-stage_rank", "pk")[:MY_DAY_LIST_LIMIT]
-        ),
+        overdue=listed["overdue"],
+        due_today=listed["due_today"],
+        closing_this_month=listed["closing_this_month"],
+        single_threaded=listed["single_threaded"],
         single_threaded_stages=late_stages,
         open_count=open_deals.count(),
-        packet_pending=_packet_pending_of(user, organisation),
+        packet_pending=_packet_pending_of(pending_ids, organisation),
     )
 
 
-def _packet_pending_of(user: User, organisation: OrganisationSettings) -> list[Deal]:
-    """The user's won deals whose hand-off waits for the packet, oldest first, each with
-    `packet_missing` (three queries at most, whatever the number of deals)."""
+def sorted_as(rows: list, order: tuple[str, ...]) -> list:
+    """`rows` (objects with the order's fields as attributes, never null) in the order
+    `order_by(*order)` gives them: stable sorts from the last key to the first."""
+    for key in reversed(order):
+        rows.sort(key=attrgetter(key.lstrip("-")), reverse=key.startswith("-"))
+    return rows
+
+
+def _packet_pending_of(ids: list[int], organisation: OrganisationSettings) -> list[Deal]:
+    """The won deals `ids` (my_day's, whose hand-off waits for the packet), oldest first,
+    each with `packet_missing`: three queries, none when there are none (the usual)."""
+    if not ids:
+        return []
     pending = list(
-        Deal.objects.filter(packet_pending_q(), owner=user)
+        Deal.objects.filter(InIdList("pk", ids))
         .select_related("account")
         .prefetch_related("deal_contacts", "promises")
-        .order_by("packet_pending_since", "pk")[:MY_DAY_LIST_LIMIT]
+        .order_by("packet_pending_since", "pk")
     )
     for deal in pending:
         deal.packet_missing = deal_packet(deal, settings=organisation).missing

@@ -6,6 +6,7 @@ not read is a 404; one they may read but not change is a 403.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from django.contrib.humanize.templatetags.humanize import naturalday
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
@@ -23,8 +25,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
-from django.utils.html import escape
-from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 
@@ -81,6 +81,7 @@ from handoffs.services.deals import (
     promise_add,
 )
 from handoffs.templatetags.next_step_tags import page_path_of
+from handoffs.views.deal_rows import BoardCards, DayLines
 
 PIPELINE_ROLES = (Role.REP, Role.MANAGER)
 PAGE_SIZE = 25
@@ -118,24 +119,51 @@ def _editable_or_403(user, deal: Deal) -> None:
 @login_required
 def my_day_view(request: HttpRequest) -> HttpResponse:
     day = my_day(request.user)
-    # Up to ~250 rows: each URL reversed once, not per row, and the next steps of the
-    # overdue and due-today lists formatted here, not by the component included per row
-    # (a {% url %} and an include per row were most of the page's rendering, issue 17).
-    # They read as the component renders a "line" (_next_step.html): a test holds them equal.
+    # Up to ~200 lines, written once here (handoffs.views.deal_rows.DayLines): each URL
+    # reversed once, each format set up once, not a {% url %}, filter and a dozen
+    # variables per line (most of the page's rendering, issue 17). The overdue and
+    # due-today next steps read as the component renders a "line" (_next_step.html): a
+    # test holds them equal.
+    queries = _next_step_queries(request, variant="line")
+    lines = DayLines(
+        may_change=_may_change_deals_of(request.user),
+        detail_url=url_for_each("handoffs:deal_detail"),
+        next_step_url=url_for_each("handoffs:deal_next_step"),
+        due_label=_natural_day_format("d M"),
+        day_month=_day_month_format(),
+        whole_amount=_whole_amount_format(),
+        stage_labels={value: str(label) for value, label in Stage.choices},
+        back_query=queries["next_step_back_query"],
+        edit_query=queries["next_step_edit_query"],
+    )
     detail_url = url_for_each("handoffs:deal_detail")
-    next_step_url = url_for_each("handoffs:deal_next_step")
-    may_change = _may_change_deals_of(request.user)
-    today = timezone.localdate()
-    for deals in (day.packet_pending, day.overdue, day.due_today, day.closing_this_month, day.single_threaded):
-        for deal in deals:
-            deal.detail_url = detail_url(deal.pk)
-    for deal in (*day.overdue, *day.due_today):
-        deal.line_id = SafeString(deal.pk)
-        deal.line_due = naturalday(deal.next_step_due, "d M")
-        deal.next_step_url = escape(next_step_url(deal.pk))
-        deal.can_edit_next_step = may_change(deal) and deal.is_open
-    context = {"day": day, "today": today, **_next_step_queries(request, variant="line")}
+    for deal in day.packet_pending:
+        deal.detail_url = detail_url(deal.pk)
+    context = {
+        "day": day,
+        "today": timezone.localdate(),
+        "lines": {
+            "overdue": lines.next_steps(day.overdue, late=True),
+            "due_today": lines.next_steps(day.due_today, late=False),
+            "closing_this_month": lines.closing(day.closing_this_month),
+            "single_threaded": lines.single_threaded(day.single_threaded),
+        },
+    }
     return render(request, "handoffs/my_day.html", context)
+
+
+def _natural_day_format(format_string: str) -> Callable[[datetime.date | None], str]:
+    """`naturalday:format_string` for many dates of one page ("today", "yesterday",
+    "tomorrow" or the date), remembered per date: the filter translates and formats on
+    every call."""
+    labels: dict[datetime.date | None, str] = {}
+
+    def natural(day: datetime.date | None) -> str:
+        if day not in labels:
+            labels[day] = str(naturalday(day, format_string))
+        return labels[day]
+
+    return natural
 
 
 def _board_context(request: HttpRequest, *, scope: str, board_error: str | None = None) -> dict:
@@ -143,12 +171,12 @@ def _board_context(request: HttpRequest, *, scope: str, board_error: str | None 
     if scope == "mine":
         deals = deals.filter(owner=request.user)
     columns = board_columns(deals)
+    _dress_cards(request, columns, scope=scope)
     return {
         "columns": columns,
         "scope": scope,
         "today": timezone.localdate(),
         "board_error": board_error,
-        **_dress_cards(request, columns, scope=scope),
     }
 
 
@@ -177,59 +205,40 @@ def _next_step_queries(request: HttpRequest, *, variant: str, scope: str = "") -
     }
 
 
-def _dress_cards(request: HttpRequest, columns: list, *, scope: str) -> dict[str, str]:
-    """Each column's `cards`: what each card shows, formatted and escaped once here. A
-    board holds up to ~175 cards, and each `{% url %}`, filter, number or escaping the
-    template does per card cost more than the rest of the page (issue 17's profile: 86 ms,
-    83% in rendering; 20-odd values per card, ~4 µs each, ~0.5 µs once pre-escaped).
-    Who may move a card (and so set its next step) is asked of handoffs.access once per
-    owner and team, not per card. The card's next step reads as the component renders it
-    on a card (_next_step.html, variant "card"): a test holds them equal."""
-    may_change = _may_change_deals_of(request.user)
+def _dress_cards(request: HttpRequest, columns: list, *, scope: str) -> None:
+    """Each column's `cards_html`: its cards written once here (handoffs.views.deal_rows).
+    A board holds up to ~175 cards, and each `{% url %}`, filter, number, escaping and
+    variable the template wrote per card cost more than the rest of the page (issue 17's
+    profiles: 86 ms, 83% in rendering; then, values formatted here, ~35 nodes a card
+    still ~40%). Who may move a card (and so set its next step) is asked of
+    handoffs.access once per owner and team, not per card. The card's next step reads as
+    the component renders it on a card (_next_step.html, variant "card"): a test holds
+    them equal."""
+    queries = _next_step_queries(request, variant="card", scope=scope)
     # Reverse each URL once, not per card.
-    detail_url = url_for_each("handoffs:deal_detail")
-    stage_url = url_for_each("handoffs:deal_stage")
-    next_step_url = url_for_each("handoffs:deal_next_step")
-    day_month = _day_month_format()
-    whole_amount = _whole_amount_format()
+    cards = BoardCards(
+        may_change=_may_change_deals_of(request.user),
+        detail_url=url_for_each("handoffs:deal_detail"),
+        stage_url=url_for_each("handoffs:deal_stage"),
+        next_step_url=url_for_each("handoffs:deal_next_step"),
+        day_month=_day_month_format(),
+        whole_amount=_whole_amount_format(),
+        truncated=_truncated,
+        csrf_token=get_token(request),
+        back_query=queries["next_step_back_query"],
+        edit_query=queries["next_step_edit_query"],
+    )
     for column in columns:
-        column.cards = []
-        for deal in column.deals:
-            card = {
-                "deal": deal,
-                # Numbers as text: the template would localize each one.
-                "id": SafeString(deal.pk),
-                "version": SafeString(deal.version),
-                "movable": may_change(deal) and deal.is_open,
-                "title": escape(deal.title),
-                "detail_url": escape(detail_url(deal.pk)),
-                "stage_url": escape(stage_url(deal.pk)),
-                "whose": escape(f"{deal.account.name} · {deal.owner}"),
-                "amount": escape(f"{whole_amount(deal.amount)} {deal.currency}"),
-            }
-            if deal.is_open:
-                count = deal.contact_count
-                card |= {
-                    "next_step_url": escape(next_step_url(deal.pk)),
-                    "next_step": escape(deal.next_step),
-                    "next_step_short": escape(_truncated(deal.next_step, 40)),
-                    "due": escape(day_month(deal.next_step_due)),
-                    "late": deal.next_step_is_late,
-                    "contacts": SafeString(f"{count} contact{'' if count == 1 else 's'}") if count <= 1 else "",
-                }
-            else:
-                card["closed_on"] = escape(day_month(deal.closed_on))
-            column.cards.append(card)
         # The menu's stages are those of the column's cards: rendered once per column.
         column.menu_items = (
             render_to_string(
                 "handoffs/deals/_stage_menu_items.html",
                 {"stage_choices": Stage.choices, "current": column.stage, "scope": scope},
             )
-            if any(card["movable"] for card in column.cards)
+            if any(cards.movable(deal) for deal in column.deals)
             else ""
         )
-    return _next_step_queries(request, variant="card", scope=scope)
+        column.cards_html = cards.column(column.deals, open_column=column.is_open, menu_items=column.menu_items)
 
 
 def _day_month_format():
