@@ -14,4 +14,5 @@ from followups.selectors.report import dashboard_for
 @role_required(Role.MANAGER)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    # The lists are written by report_tags (open_drop_items, least_healthy_items, …).
     return render(request, "followups/dashboard.html", {"dashboard": dashboard_for(request.user)})
