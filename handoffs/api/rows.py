@@ -26,6 +26,8 @@ from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from handoffs.api.fields import FlagField
+
 # (instance, timezone) -> the field's output value.
 Step = Callable[[Any, datetime.tzinfo | None], Any]
 RowPlan = list[tuple[str, Step]]
@@ -181,8 +183,6 @@ def _pk_step(field: serializers.PrimaryKeyRelatedField) -> Step | None:
 
 def _field_step(field: serializers.Field) -> Step | None:
     # Subclasses keep DRF's path unless named here: they may override anything.
-    from handoffs.api.serializers import FlagField
-
     if type(field) is serializers.PrimaryKeyRelatedField:
         return _pk_step(field)
     get = _getter(field.source_attrs)

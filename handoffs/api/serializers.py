@@ -16,6 +16,7 @@ from accounts.api.serializers import StrictSerializer, VisibleRelatedField
 from accounts.common.http import MAX_ID
 from accounts.models import User
 from handoffs.access import accounts_visible_to
+from handoffs.api.fields import FlagField
 from handoffs.api.rows import RowsListSerializer
 from handoffs.choices import (
     OPEN_STAGES,
@@ -52,20 +53,6 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
-
-
-class FlagField(serializers.BooleanField):
-    """A "late" flag annotated in SQL (handoffs.lateness.as_flag): a comparison with a
-    NULL date (a promise without a due date, a closed deal's next step) is NULL there,
-    and means "not late"."""
-
-    def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
-
-    def get_attribute(self, instance) -> bool:
-        # Here, not in to_representation: DRF writes a None attribute out as null unseen.
-        return bool(super().get_attribute(instance))
 
 
 class UserRefSerializer(serializers.Serializer):
