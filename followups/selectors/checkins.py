@@ -15,7 +15,7 @@ from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 
-from accounts.common.expressions import InIdList
+from accounts.common.expressions import InIdList, union_all
 from accounts.models import Account, User
 from followups.access import checkins_workable_by, handoffs_checkins_addable_by
 from followups.choices import CheckInStatus
@@ -169,7 +169,7 @@ def checkin_sections_for(user: User, *, rep: User | None = None, rep_names: bool
         .values_list("pk", "section")[:limit]
         for name, (condition, order, limit) in sections.items()
     ]
-    section_of = dict(picks[0].union(*picks[1:], all=True))
+    section_of = dict(union_all(picks))
     rows = _with_shown(CheckIn.objects.filter(InIdList("pk", list(section_of))), rep_names=rep_names).order_by()
     listed: dict[str, list[CheckIn]] = {name: [] for name in sections}
     for checkin in rows:

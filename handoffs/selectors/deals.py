@@ -30,7 +30,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.common.expressions import InIdList, id_list
+from accounts.common.expressions import InIdList, id_list, union_all
 from accounts.common.timeline import TimelinePage, timeline_page
 from accounts.models import Contact, OrganisationSettings, TimelineEvent, User
 from handoffs import lateness
@@ -278,7 +278,7 @@ def board_columns(deals: QuerySet[Deal], *, today: datetime.date | None = None) 
         (open_ids if stage in OPEN_STAGES else closed_ids).filter(stage=stage)[:BOARD_COLUMN_LIMIT]
         for stage in Stage.values
     ]
-    shown = id_list(in_columns[0].union(*in_columns[1:], all=True))
+    shown = id_list(union_all(in_columns))
     cards = (
         Deal.objects.filter(InIdList("pk", shown))
         .order_by()
@@ -374,7 +374,7 @@ def my_day(user: User, *, today: datetime.date | None = None) -> MyDay:
         if single_threaded:
             deals = deals.filter(contacts__lte=1)
         picks.append(deals.order_by(*order).values_list("pk", "list_name", "contacts")[:MY_DAY_LIST_LIMIT])
-    picked = list(picks[0].union(*picks[1:], all=True))
+    picked = list(union_all(picks))
     pending_ids = [pk for pk, name, _ in picked if name == "packet_pending"]
     picked = [(pk, name, contacts) for pk, name, contacts in picked if name in lists]
     # Only the columns the page shows (and who may change the deal), the account's name
