@@ -9,16 +9,13 @@ while the claim still holds rows.
 import datetime
 import threading
 
-import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from followups.models import OutboxMessage
 from followups.services.outbox import _lease_keep, outbox_claim
 from followups.services.reminders import reminders_scan
 from tests.factories import HandoffStepFactory
-
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
 
 
 def test_the_keeper_skips_a_row_locked_by_the_senders_mark_and_renews_the_others(transactional_db, rep):
