@@ -217,7 +217,12 @@ def sign_in(page, user, password: str = TEST_PASSWORD, *, tap: bool = False):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(password)
     button = page.get_by_role("button", name="Log in")
-    button.tap() if tap else button.click()
+    # The form's POST is a navigation whether the login succeeds or not. Waiting for it
+    # explicitly matters for a tap: it returns before the navigation starts, and the
+    # login page, already idle, would satisfy "networkidle" at once (a goto that
+    # follows then aborts the POST: net::ERR_ABORTED).
+    with page.expect_navigation():
+        button.tap() if tap else button.click()
     page.wait_for_load_state("networkidle")
     return page
 
