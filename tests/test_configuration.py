@@ -89,3 +89,37 @@ def test_bare_machine_defaults_use_sqlite_and_the_filesystem_broker(tmp_path):
     assert result.returncode == 0, result.stderr
     # Django 5.2's shell first reports what it imported automatically; our line is the last.
     assert result.stdout.strip().splitlines()[-1].split() == ["django.db.backends.sqlite3", "filesystem://"]
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("postgres://postgres@127.0.0.1:5432/baton", "-c jit=off"),
+        (
+            "postgres://postgres@127.0.0.1:5432/baton?options=-c%20statement_timeout%3D5000",
+            "-c statement_timeout=5000 -c jit=off",
+        ),
+        # the operator's own choice stands
+        ("postgres://postgres@127.0.0.1:5432/baton?options=-c%20jit%3Don", "-c jit=on"),
+    ],
+)
+def test_postgresql_connections_run_without_jit_unless_the_url_says_so(monkeypatch, url, options):
+    # given
+    monkeypatch.setenv("DATABASE_URL", url)
+    # when
+    config = env.env_database("DATABASE_URL", "sqlite://")
+    # then
+    assert config["OPTIONS"]["options"] == options
+
+
+@pytest.mark.django_db
+def test_the_suites_postgresql_connection_has_jit_off():
+    # given: the suite's own connection, made from DATABASE_URL by the settings
+    from django.db import connection
+
+    # when
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        (jit,) = cursor.fetchone()
+    # then: the planner's cost estimates never start a compile of a short statement
+    assert jit == "off"
