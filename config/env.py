@@ -8,6 +8,7 @@ running with a silently wrong value.
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 
 import dj_database_url
@@ -87,7 +88,7 @@ def _without_jit(options: dict) -> None:
     date) are off by ten: the reminder scan spent 1.6 s compiling a statement that ran in
     60 ms, the account page 130-400 ms, the deal export 1.9 s."""
     given = options.get("options", "")
-    if "jit" not in given:
+    if not re.search(r"\bjit\s*=", given):
         options["options"] = f"{given} -c jit=off".strip()
 
 

@@ -101,6 +101,11 @@ def test_bare_machine_defaults_use_sqlite_and_the_filesystem_broker(tmp_path):
         ),
         # the operator's own choice stands
         ("postgres://postgres@127.0.0.1:5432/baton?options=-c%20jit%3Don", "-c jit=on"),
+        # a setting whose value merely contains the word is not a choice about JIT
+        (
+            "postgres://postgres@127.0.0.1:5432/baton?options=-c%20application_name%3Djitter",
+            "-c application_name=jitter -c jit=off",
+        ),
     ],
 )
 def test_postgresql_connections_run_without_jit_unless_the_url_says_so(monkeypatch, url, options):
