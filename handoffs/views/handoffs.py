@@ -328,8 +328,16 @@ def _step_response(
     errors = {"step_error": error, "step_error_pk": step.pk}
     if request.htmx and from_my_handoffs:
         handoff = my_handoff_row(request.user, step.handoff_id)
-        context = {"handoff": handoff, "notice": done, **errors, **_link_inbox_rows([handoff])}
-        return render(request, "handoffs/handoff/_my_handoff_row.html", context, status=status)
+        links = _link_inbox_rows([handoff])
+        row = my_work_rows(
+            [handoff],
+            user_pk=request.user.pk,
+            csrf_token=get_token(request),
+            next_url=links["my_handoffs_url"],
+            notice=done,
+            step_error=error,
+        )
+        return HttpResponse(row, status=status)
     if request.htmx:
         handoff = step.handoff
         return render(

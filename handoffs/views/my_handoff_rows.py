@@ -5,9 +5,10 @@ A delivery lead runs ~110 hand-offs, each row with up to three next steps and a 
 form per step: in the template a row cost ~40 variable and `{% if %}` nodes, two date
 filters, a `{% csrf_token %}` per form and an include, about half of the page's CPU
 (issue 17's profile: web CPU ~52 ms a request under load). Here a row is a few format
-strings filled with values escaped once. The markup is templates/handoffs/handoff/
-_my_handoff_row.html's, which still renders the single row htmx swaps in after a step is
-ticked (with its notice or error): tests hold the two equal.
+strings filled with values escaped once. The same function writes the single row htmx
+swaps in after a step is ticked from the list (with its notice or error): one copy of the
+markup (the template it replaced is frozen in tests/handoffs/test_my_handoff_rows.py,
+which holds the rows to it).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from django.utils.safestring import SafeString, mark_safe
 from handoffs.models import Handoff
 from handoffs.templatetags.handoff_tags import day_date, status_badge
 
-# The two blank lines are where the single row htmx swaps in shows the tick's notice or
-# error (_my_handoff_row.html); a list row has neither.
+# `notice` and `step_error` are the tick's outcome on the single row htmx swaps in; a list
+# row has neither (their lines stay blank, as the template wrote them).
 ROW = (
     "\n"
     '<tr id="my-handoff-{pk}" data-testid="my-handoff">\n'
@@ -29,8 +30,8 @@ ROW = (
     "  <td>{person}</td>\n"
     "  <td>{badge}{overdue}</td>\n"
     "  <td>\n"
-    "    \n"
-    "    \n"
+    "    {notice}\n"
+    "    {step_error}\n"
     '    <ul class="list-unstyled mb-0 next-steps">\n'
     "      {steps}\n"
     "    </ul>\n"
@@ -38,6 +39,10 @@ ROW = (
     "  </td>\n"
     "</tr>\n"
 )
+NOTICE = (
+    '<div class="small text-success" role="status"><i class="bi bi-check-circle" aria-hidden="true"></i> {}</div>'
+)
+STEP_ERROR = '<div class="small text-danger" role="alert">{}</div>'
 OVERDUE = ' <span class="overdue small">overdue</span>'
 STEP = """
       <li class="next-step" data-testid="next-step">
@@ -59,10 +64,21 @@ NO_STEP = """
 ALL_OPEN = '<a class="small" href="{detail_url}">All {count} open steps</a>'
 
 
-def my_work_rows(handoffs: list[Handoff], *, user_pk: int, csrf_token: str, next_url: str) -> SafeString:
+def my_work_rows(
+    handoffs: list[Handoff],
+    *,
+    user_pk: int,
+    csrf_token: str,
+    next_url: str,
+    notice: str = "",
+    step_error: str = "",
+) -> SafeString:
     """The rows of hand-offs from handoffs.selectors.handoffs.my_handoffs (with
     `next_steps`, `open_step_count`, `is_overdue`, their people) whose links the view
-    set (`detail_url`, each step's `complete_url`)."""
+    set (`detail_url`, each step's `complete_url`). `notice` / `step_error`: what a tick
+    did or why it was refused, shown in the row (the single row htmx swaps in)."""
+    notice_html = NOTICE.format(escape(notice)) if notice else ""
+    step_error_html = STEP_ERROR.format(escape(step_error)) if step_error else ""
     csrf_token = escape(csrf_token)
     next_url = escape(next_url)
     rows = []
@@ -96,6 +112,8 @@ def my_work_rows(handoffs: list[Handoff], *, user_pk: int, csrf_token: str, next
         rows.append(
             ROW.format(
                 pk=pk,
+                notice=notice_html,
+                step_error=step_error_html,
                 detail_url=detail_url,
                 deal=escape(str(deal)),
                 account=escape(str(deal.account)),

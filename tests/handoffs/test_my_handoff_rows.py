@@ -1,14 +1,15 @@
 """My hand-offs' "Mine" and "Sold by me" rows, written once per page in Python (issue 17,
-handoffs.views.my_handoff_rows): byte for byte the markup of _my_handoff_row.html, which
-still renders the row htmx swaps in after a step is ticked."""
+handoffs.views.my_handoff_rows), and the single row htmx swaps in after a tick: byte for
+byte the markup of the template they replaced (frozen below), notice and error included."""
 
 from __future__ import annotations
 
 import datetime
+from html import escape
 
 import pytest
 from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
+from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +21,43 @@ from handoffs.views.my_handoff_rows import my_work_rows
 from tests.factories import AccountFactory, DealFactory, HandoffFactory, HandoffStepFactory
 
 pytestmark = pytest.mark.django_db
+
+# templates/handoffs/handoff/_my_handoff_row.html as it was when issue 17 moved the rows
+# to handoffs.views.my_handoff_rows: what every row, list or htmx, must still read as.
+TEMPLATE_ROW = Template("""{% load handoff_tags %}
+<tr id="my-handoff-{{ handoff.pk }}" data-testid="my-handoff">
+  <td><a href="{{ handoff.detail_url }}">{{ handoff.deal }}</a><div class="small text-body-secondary">{{ handoff.deal.account }}</div></td>
+  <td class="text-nowrap">{{ handoff.closed_on|day_date:"d M Y" }}</td>
+  <td>{% if handoff.rep_id == request.user.pk %}{{ handoff.delivery_owner|default:"—" }}{% else %}{{ handoff.rep }}{% endif %}</td>
+  <td>{{ handoff|status_badge }}{% if handoff.is_overdue %} <span class="overdue small">overdue</span>{% endif %}</td>
+  <td>
+    {% if notice %}<div class="small text-success" role="status"><i class="bi bi-check-circle" aria-hidden="true"></i> {{ notice }}</div>{% endif %}
+    {% if step_error %}<div class="small text-danger" role="alert">{{ step_error }}</div>{% endif %}
+    <ul class="list-unstyled mb-0 next-steps">
+      {% for step in handoff.next_steps %}
+      <li class="next-step" data-testid="next-step">
+        {% if step.may_tick %}
+        <form method="post" action="{{ step.complete_url }}" hx-post="{{ step.complete_url }}" hx-target="#my-handoff-{{ handoff.pk }}" hx-swap="outerHTML" hx-disabled-elt="find button"><input type="hidden" name="csrfmiddlewaretoken" value="{{ csrf_token }}">
+          <input type="hidden" name="row" value="my_handoffs">
+          <input type="hidden" name="next" value="{{ my_handoffs_url }}">
+          <button class="btn btn-sm btn-outline-success" type="submit" data-testid="tick-step"><i class="bi bi-check2" aria-hidden="true"></i> Done<span class="visually-hidden">: {{ step.title }}</span></button>
+        </form>
+        {% endif %}
+        <span class="next-step-title">{{ step.title }}</span>
+        <span class="small text-nowrap{% if step.is_late %} overdue{% else %} text-body-secondary{% endif %}">due {{ step.due_on|day_date:"d M" }}{% if step.is_late %} · late{% endif %}</span>
+      </li>
+      {% empty %}
+      <li class="small text-body-secondary">No open step: everything is done or skipped.</li>
+      {% endfor %}
+    </ul>
+    {% if handoff.open_step_count > handoff.next_steps|length %}<a class="small" href="{{ handoff.detail_url }}">All {{ handoff.open_step_count }} open steps</a>{% endif %}
+  </td>
+</tr>
+""")
+
+
+def template_row(handoff, *, request, **context) -> str:
+    return TEMPLATE_ROW.render(Context({"handoff": handoff, "request": request, **context}))
 
 
 @pytest.fixture
@@ -53,14 +91,7 @@ def _rows_both_ways(user, rows_of):
     rows = rows_of(inbox)
     # One token for the page, as one render of my.html has (each get_token() masks anew).
     token = get_token(request)
-    template_rows = "".join(
-        render_to_string(
-            "handoffs/handoff/_my_handoff_row.html",
-            {"handoff": handoff, "csrf_token": token, **links},
-            request=request,
-        )
-        for handoff in rows
-    )
+    template_rows = "".join(template_row(handoff, request=request, csrf_token=token, **links) for handoff in rows)
     python_rows = my_work_rows(rows, user_pk=user.pk, csrf_token=token, next_url=links["my_handoffs_url"])
     return rows, template_rows, python_rows
 
@@ -86,3 +117,29 @@ def test_a_reps_sold_rows_are_the_templates(rep, work):
     assert python_rows == template_rows
     assert python_rows.count('data-testid="tick-step"') == NEXT_STEPS_SHOWN + 2
     assert "<td>—</td>" in python_rows
+
+
+@pytest.mark.parametrize(
+    ("outcome", "shown"),
+    [
+        ({"notice": "“Kick-off <b>” is done."}, 'role="status"'),
+        ({"step_error": "This step is already done & closed."}, 'role="alert"'),
+    ],
+)
+def test_the_row_htmx_swaps_in_after_a_tick_is_the_templates(delivery_lead, work, outcome, shown):
+    # given: the row of one hand-off, as the step views read it after a tick
+    request = RequestFactory().post(reverse("handoffs:my_handoffs"))
+    request.user = delivery_lead
+    inbox = my_handoffs(delivery_lead)
+    links = _link_inbox_rows(inbox.mine)
+    held = next(handoff for handoff in inbox.mine if handoff.pk == work["held"].pk)
+    token = get_token(request)
+    # when
+    python_row = my_work_rows(
+        [held], user_pk=delivery_lead.pk, csrf_token=token, next_url=links["my_handoffs_url"], **outcome
+    )
+    # then: the same bytes as the template, the outcome escaped and announced
+    assert python_row == template_row(held, request=request, csrf_token=token, **links, **outcome)
+    assert python_row.count(shown) == 1
+    text = next(iter(outcome.values()))
+    assert escape(text) in python_row and text not in python_row

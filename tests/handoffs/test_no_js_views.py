@@ -203,6 +203,22 @@ def test_a_tick_refused_from_my_handoffs_shows_why_on_the_row(client_for, rep, m
     assert "is already done" in response.content.decode()
 
 
+def test_a_tick_from_my_handoffs_answers_with_the_row_and_what_happened(client_for, rep, manager, delivery_lead):
+    # given
+    handoff = accepted_handoff(rep=rep, manager=manager, lead=delivery_lead)
+    step = _open_steps(handoff)[0]
+    # when: htmx posts the row's form
+    response = client_for(delivery_lead).post(
+        reverse("handoffs:step_complete", args=[step.pk]), {"row": "my_handoffs"}, **HTMX
+    )
+    # then: the hand-off's row alone, announcing the tick, without the ticked step's form
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<tr id="my-handoff-{handoff.pk}"') and html.count("<tr") == 1
+    assert 'role="status"' in html and "is done." in html
+    assert reverse("handoffs:step_complete", args=[step.pk]) not in html
+
+
 def test_a_declined_handoff_shows_no_tick(client_for, rep, manager, delivery_lead):
     # given: declined, the steps wait for a new owner (handoffs.services refuses them)
     handoff = won_handoff(rep=rep)
