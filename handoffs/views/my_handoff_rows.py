@@ -39,9 +39,7 @@ ROW = (
     "  </td>\n"
     "</tr>\n"
 )
-NOTICE = (
-    '<div class="small text-success" role="status"><i class="bi bi-check-circle" aria-hidden="true"></i> {}</div>'
-)
+NOTICE = '<div class="small text-success" role="status"><i class="bi bi-check-circle" aria-hidden="true"></i> {}</div>'
 STEP_ERROR = '<div class="small text-danger" role="alert">{}</div>'
 OVERDUE = ' <span class="overdue small">overdue</span>'
 STEP = """
