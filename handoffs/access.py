@@ -128,8 +128,14 @@ def accounts_visible_to(user: User, *, deal_accounts_as_list: bool = False, pk: 
     return accounts.filter(visible if handed is None else visible | InSubquery("pk", handed))
 
 
-def deals_visible_to(user: User) -> QuerySet[Deal]:
-    """Every deal `user` may read (a queryset to filter further)."""
+def deals_visible_to(user: User, *, matched_first: bool = False) -> QuerySet[Deal]:
+    """Every deal `user` may read (a queryset to filter further).
+
+    With `matched_first`, the same rule shaped for a caller that narrows the deals by
+    another index first (the global search's trigram matches): a manager's hand-offs arm
+    is then an id array (InSubquery) that the planner combines with those indexes and
+    checks on the few matching rows. The default shape hashes it, for lists that walk
+    the deals in their order (see below)."""
     deals = Deal.objects.all()
     if not is_active_user(user):
         return deals.none()
@@ -148,7 +154,8 @@ def deals_visible_to(user: User) -> QuerySet[Deal]:
         # delivery manager's deal list, as a filter the planner costs as a 10-element
         # array), where the hashed subquery is one lookup a row (22 ms). A sales team's
         # members hold no hand-offs: its managers' plans are the same either way.
-        visible |= Q(pk__in=_handed_to_members(team_member_ids(scope)).values("deal_id"))
+        handed = _handed_to_members(team_member_ids(scope)).values("deal_id")
+        visible |= InSubquery("pk", handed) if matched_first else Q(pk__in=handed)
     return deals.filter(visible)
 
 
@@ -212,7 +219,7 @@ def handoffs_visible_to(user: User, *, of_deals: Q | None = None, per_row: bool 
     if user.is_delivery:
         matching = Deal.objects.filter(of_deals).order_by().values("pk")
         return Handoff.objects.filter(_handed_to_user(user) & Q(deal_id__in=matching))
-    matching_visible = deals_visible_to(user).filter(of_deals).order_by().values("pk")
+    matching_visible = deals_visible_to(user, matched_first=True).filter(of_deals).order_by().values("pk")
     return Handoff.objects.filter(InSubquery("deal_id", matching_visible))
 
 
