@@ -153,7 +153,7 @@ def deals_visible_to(user: User, *, matched_first: bool = False) -> QuerySet[Dea
         # element by element with every row the list's ordered scan passes (258 ms for a
         # delivery manager's deal list, as a filter the planner costs as a 10-element
         # array), where the hashed subquery is one lookup a row (22 ms). A sales team's
-        # members hold no hand-offs: its managers' plans are the same either way.
+        # members hold no hand-offs: its managers' list plans are the same either way.
         handed = _handed_to_members(team_member_ids(scope)).values("deal_id")
         visible |= InSubquery("pk", handed) if matched_first else Q(pk__in=handed)
     return deals.filter(visible)

@@ -111,6 +111,22 @@ def test_a_delivery_manager_reads_the_deals_their_leads_are_handed(delivery_mana
     assert list(accounts_visible_to(delivery_manager)) == [handoff.deal.account]
 
 
+@pytest.mark.parametrize("viewer", ["manager", "delivery_manager", "rep", "delivery_lead", "admin_user"])
+def test_the_search_shape_of_the_deal_rule_reads_the_same_deals(request, viewer, rep, other_rep, delivery_lead):
+    # given: deals of the sales team, one handed to a delivery lead (proposed), one accepted
+    proposed = HandoffFactory(deal__owner=rep, proposed_owner=delivery_lead, delivery_owner=None)
+    accepted = HandoffFactory(deal__owner=other_rep, delivery_owner=delivery_lead)
+    DealFactory(owner=rep)
+    user = request.getfixturevalue(viewer)
+    # when
+    as_listed = set(deals_visible_to(user))
+    as_searched = set(deals_visible_to(user, matched_first=True))
+    # then: the array form (search) and the hashed form (lists) are one rule
+    assert as_listed == as_searched
+    if viewer == "delivery_manager":
+        assert as_listed == {proposed.deal, accepted.deal}
+
+
 def test_inactive_users_see_nothing(rep):
     DealFactory(owner=rep)
     gone = UserFactory(team=rep.team, is_active=False)
