@@ -15,6 +15,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.common.exports import export_format_of, export_response, list_filters
@@ -159,14 +160,20 @@ def _link_inbox_rows(handoffs: list[Handoff]) -> dict[str, str]:
     return {"my_handoffs_url": reverse("handoffs:my_handoffs")}
 
 
+def _my_work_row_writer(request: HttpRequest, links: dict[str, str]) -> Callable[..., SafeString]:
+    """my_work_rows for this request's user, CSRF token and My hand-offs' URL: the page's
+    rows and the single row htmx swaps in after a tick are written alike."""
+    return partial(
+        my_work_rows, user_pk=request.user.pk, csrf_token=get_token(request), next_url=links["my_handoffs_url"]
+    )
+
+
 @login_required
 def my_handoffs_view(request: HttpRequest) -> HttpResponse:
     inbox = my_handoffs(request.user)
     links = _link_inbox_rows([*inbox.declined, *inbox.waiting, *inbox.mine, *inbox.sold])
     # The rows people work from (a lead's ~110) are written in Python (my_handoff_rows).
-    write_rows = partial(
-        my_work_rows, user_pk=request.user.pk, csrf_token=get_token(request), next_url=links["my_handoffs_url"]
-    )
+    write_rows = _my_work_row_writer(request, links)
     context = {"inbox": inbox, "mine_rows": write_rows(inbox.mine), "sold_rows": write_rows(inbox.sold), **links}
     return render(request, "handoffs/handoff/my.html", context)
 
@@ -328,16 +335,8 @@ def _step_response(
     errors = {"step_error": error, "step_error_pk": step.pk}
     if request.htmx and from_my_handoffs:
         handoff = my_handoff_row(request.user, step.handoff_id)
-        links = _link_inbox_rows([handoff])
-        row = my_work_rows(
-            [handoff],
-            user_pk=request.user.pk,
-            csrf_token=get_token(request),
-            next_url=links["my_handoffs_url"],
-            notice=done,
-            step_error=error,
-        )
-        return HttpResponse(row, status=status)
+        write_row = _my_work_row_writer(request, _link_inbox_rows([handoff]))
+        return HttpResponse(write_row([handoff], notice=done, step_error=error), status=status)
     if request.htmx:
         handoff = step.handoff
         return render(
