@@ -128,14 +128,22 @@ def accounts_visible_to(user: User, *, deal_accounts_as_list: bool = False, pk: 
     return accounts.filter(visible if handed is None else visible | InSubquery("pk", handed))
 
 
-def deals_visible_to(user: User, *, matched_first: bool = False) -> QuerySet[Deal]:
+def deals_visible_to(user: User, *, ordered_walk: bool = False) -> QuerySet[Deal]:
     """Every deal `user` may read (a queryset to filter further).
 
-    With `matched_first`, the same rule shaped for a caller that narrows the deals by
-    another index first (the global search's trigram matches): a manager's hand-offs arm
-    is then an id array (InSubquery) that the planner combines with those indexes and
-    checks on the few matching rows. The default shape hashes it, for lists that walk
-    the deals in their order (see below)."""
+    A manager's hand-offs arm (the deals handed to their team's delivery leads, ~15k at
+    100k deals for a delivery team) has two SQL shapes, and each wins in other plans:
+
+    - by default an id array (`id = ANY(ARRAY(...))`, InSubquery), which the planner
+      combines with other indexes and checks on the rows another filter kept: the
+      search's trigram matches, or another table's rows asked "is your deal visible?"
+      (`promise.deal_id IN (...)`). As a hashed IN there, PostgreSQL joined every
+      promise with every visible deal: the promise API 87 ms against 1.2 ms.
+    - with `ordered_walk`, a hashed IN, for a query over the deal table that walks the
+      deals in an order (the deal lists, their counts, the deal API): the array was
+      compared element by element with each row the ordered scan passed (258 ms for a
+      delivery manager's deal list, 22 ms hashed). A sales team's members hold no
+      hand-offs: its managers' plans are the same either way."""
     deals = Deal.objects.all()
     if not is_active_user(user):
         return deals.none()
@@ -148,14 +156,8 @@ def deals_visible_to(user: User, *, matched_first: bool = False) -> QuerySet[Dea
     # current team still counts (someone who changed team): accounts.access.held_by.
     visible = held_by(user, scope)
     if scope and user.is_manager:
-        # A plain IN (subquery), not InSubquery's `= ANY(ARRAY(…))`: a delivery team's
-        # members hold ~15k hand-offs at 100k deals, and an array that large is compared
-        # element by element with every row the list's ordered scan passes (258 ms for a
-        # delivery manager's deal list, as a filter the planner costs as a 10-element
-        # array), where the hashed subquery is one lookup a row (22 ms). A sales team's
-        # members hold no hand-offs: its managers' list plans are the same either way.
         handed = _handed_to_members(team_member_ids(scope)).values("deal_id")
-        visible |= InSubquery("pk", handed) if matched_first else Q(pk__in=handed)
+        visible |= Q(pk__in=handed) if ordered_walk else InSubquery("pk", handed)
     return deals.filter(visible)
 
 
@@ -219,7 +221,7 @@ def handoffs_visible_to(user: User, *, of_deals: Q | None = None, per_row: bool 
     if user.is_delivery:
         matching = Deal.objects.filter(of_deals).order_by().values("pk")
         return Handoff.objects.filter(_handed_to_user(user) & Q(deal_id__in=matching))
-    matching_visible = deals_visible_to(user, matched_first=True).filter(of_deals).order_by().values("pk")
+    matching_visible = deals_visible_to(user).filter(of_deals).order_by().values("pk")
     return Handoff.objects.filter(InSubquery("deal_id", matching_visible))
 
 

@@ -139,7 +139,7 @@ def _deals(user: User, query: str, words: list[str], limit: int) -> QuerySet[Dea
     fields = ("title",)
     ordering = ("relevance", "-updated_at", "-id")
     ranked = (
-        deals_visible_to(user, matched_first=True)
+        deals_visible_to(user)
         .filter(_every_word_in(fields, words))
         .annotate(relevance=_relevance(query, *fields))
         .order_by(*ordering)

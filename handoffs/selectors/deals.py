@@ -106,9 +106,11 @@ def next_step_is_late(today: datetime.date | None = None) -> Expression:
 
 
 def deal_list_queryset(user: User, *, today: datetime.date | None = None) -> QuerySet[Deal]:
-    """The deal list before filtering: one query per page, whatever the rows."""
+    """The deal list before filtering: one query per page, whatever the rows. The list,
+    its count, its export and the deal API walk the deals in an order: the visibility
+    rule's ordered_walk shape."""
     return (
-        deals_visible_to(user)
+        deals_visible_to(user, ordered_walk=True)
         .select_related("account", "owner")
         .annotate(contact_count=contact_count(), stage_rank=stage_rank(), next_step_is_late=next_step_is_late(today))
     )

@@ -4,12 +4,15 @@ A record the user may not read answers 404 (its existence is not leaked); one th
 may read but not change answers 403; a page of a role they do not have answers 403.
 """
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from handoffs.selectors.accounts import accounts_visible_to
-from handoffs.selectors.deals import deals_visible_to
+from handoffs.selectors.deals import deal_list_queryset, deals_visible_to
+from handoffs.selectors.promises import promise_list_queryset
 from handoffs.services.deals import deal_close
 from tests.factories import AccountFactory, DealFactory, HandoffFactory, UserFactory, give_full_packet
 
@@ -112,19 +115,35 @@ def test_a_delivery_manager_reads_the_deals_their_leads_are_handed(delivery_mana
 
 
 @pytest.mark.parametrize("viewer", ["manager", "delivery_manager", "rep", "delivery_lead", "admin_user"])
-def test_the_search_shape_of_the_deal_rule_reads_the_same_deals(request, viewer, rep, other_rep, delivery_lead):
+def test_both_shapes_of_the_deal_rule_read_the_same_deals(request, viewer, rep, other_rep, delivery_lead):
     # given: deals of the sales team, one handed to a delivery lead (proposed), one accepted
     proposed = HandoffFactory(deal__owner=rep, proposed_owner=delivery_lead, delivery_owner=None)
     accepted = HandoffFactory(deal__owner=other_rep, delivery_owner=delivery_lead)
     DealFactory(owner=rep)
     user = request.getfixturevalue(viewer)
     # when
-    as_listed = set(deals_visible_to(user))
-    as_searched = set(deals_visible_to(user, matched_first=True))
-    # then: the array form (search) and the hashed form (lists) are one rule
+    as_listed = set(deals_visible_to(user, ordered_walk=True))
+    as_searched = set(deals_visible_to(user))
+    # then: the hashed form (lists) and the array form (search, promises) are one rule
     assert as_listed == as_searched
     if viewer == "delivery_manager":
         assert as_listed == {proposed.deal, accepted.deal}
+
+
+def test_each_caller_asks_the_deal_rule_in_the_shape_its_plan_needs(delivery_manager, delivery_lead, rep):
+    # given: a delivery manager, whose rule has the hand-offs arm
+    HandoffFactory(deal__owner=rep, delivery_owner=delivery_lead)
+    # when
+    listed = str(deal_list_queryset(delivery_manager).query)
+    promised = str(promise_list_queryset(delivery_manager).query)
+    # then: the deal list walks deals in order and hashes the arm (IN subquery); the
+    # promise list asks the rule of its own rows and takes the id array, which the
+    # planner checks per promise (hashed, it joined every promise with every visible
+    # deal: 87 ms against 1.2 ms at 100k deals)
+    handed_hashed = re.compile(r'"id" IN \(SELECT \w+\."deal_id" AS "deal_id" FROM "handoffs_handoff"')
+    handed_array = re.compile(r'"id" = ANY\(ARRAY\(SELECT \w+\."deal_id" AS "deal_id" FROM "handoffs_handoff"')
+    assert handed_hashed.search(listed) and not handed_array.search(listed)
+    assert handed_array.search(promised) and not handed_hashed.search(promised)
 
 
 def test_inactive_users_see_nothing(rep):
