@@ -39,7 +39,7 @@ from handoffs.models import (
     Promise,
 )
 from handoffs.selectors.people import attach_people
-from handoffs.selectors.promises import promises_for_page
+from handoffs.selectors.promises import PROMISE_PEOPLE, promises_for_page
 
 CUSTOMER_LINK_SALT = "handoffs.customer_status"
 
@@ -224,23 +224,32 @@ def handoff_for_detail(user: User, pk: int) -> Handoff:
     queryset = queryset.prefetch_related(
         Prefetch(
             "steps",
-            queryset=HandoffStep.objects.select_related("assignee", "done_by")
-            .annotate(is_late=lateness.as_flag(lateness.step_late(timezone.localdate())))
-            .order_by("position"),
+            queryset=HandoffStep.objects.annotate(
+                is_late=lateness.as_flag(lateness.step_late(timezone.localdate()))
+            ).order_by("position"),
         ),
         Prefetch(
             "meetings",
-            queryset=Meeting.objects.select_related("organizer", "recorded_by").prefetch_related(
-                Prefetch("attendees", queryset=MeetingAttendee.objects.select_related("user", "contact"))
+            queryset=Meeting.objects.prefetch_related(
+                Prefetch("attendees", queryset=MeetingAttendee.objects.select_related("contact"))
             ),
         ),
-        Prefetch("deal__promises", queryset=promises_for_page()),
+        Prefetch("deal__promises", queryset=promises_for_page(with_people=False)),
         Prefetch("deal__deal_contacts", queryset=DealContact.objects.select_related("contact")),
     )
     handoff = get_object_or_404(queryset, pk=pk)
     deal = handoff.deal
-    people = ("rep", "proposed_owner", "proposed_by", "delivery_owner", "declined_by")
-    attach_people([*((handoff, name) for name in people), (deal, "owner"), (deal.account, "owner")], teams=True)
+    # Every person the page names in one query: the steps', meetings' and promises'
+    # people too, which were joins to the user table (all its columns) in each of
+    # their prefetch queries.
+    people = [(handoff, name) for name in ("rep", "proposed_owner", "proposed_by", "delivery_owner", "declined_by")]
+    people += [(deal, "owner"), (deal.account, "owner")]
+    people += [(step, name) for step in handoff.steps.all() for name in ("assignee", "done_by")]
+    for meeting in handoff.meetings.all():
+        people += [(meeting, "organizer"), (meeting, "recorded_by")]
+        people += [(attendee, "user") for attendee in meeting.attendees.all()]
+    people += [(promise, name) for promise in deal.promises.all() for name in PROMISE_PEOPLE]
+    attach_people(people, teams=True)
     return handoff
 
 
