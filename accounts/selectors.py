@@ -30,10 +30,13 @@ def contacts_by_name() -> Prefetch:
     return Prefetch("contacts", queryset=Contact.objects.order_by("first_name", "last_name"))
 
 
-def ownership_history() -> Prefetch:
-    """Prefetch an account's owners, with who made each change, as `ownership_history`."""
-    return Prefetch(
-        "ownership_changes",
-        queryset=OwnershipChange.objects.select_related("from_user", "to_user", "changed_by"),
-        to_attr="ownership_history",
-    )
+# The people an ownership change names.
+OWNERSHIP_PEOPLE = ("from_user", "to_user", "changed_by")
+
+
+def ownership_history(*, with_people: bool = True) -> Prefetch:
+    """Prefetch an account's owners, with who made each change, as `ownership_history`
+    (without `with_people`, the people are left to the caller, who reads a page's people
+    in one query)."""
+    changes = OwnershipChange.objects.select_related(*OWNERSHIP_PEOPLE) if with_people else OwnershipChange.objects
+    return Prefetch("ownership_changes", queryset=changes.all(), to_attr="ownership_history")

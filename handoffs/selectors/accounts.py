@@ -14,10 +14,11 @@ from django.shortcuts import get_object_or_404
 
 from accounts.common.timeline import TimelinePage, timeline_page
 from accounts.models import Account, TimelineEvent, User
-from accounts.selectors import account_contact_count, contacts_by_name, ownership_history
+from accounts.selectors import OWNERSHIP_PEOPLE, account_contact_count, contacts_by_name, ownership_history
 from handoffs.access import accounts_visible_to, deals_visible_to
 from handoffs.choices import OPEN_STAGES
 from handoffs.models import Deal
+from handoffs.selectors.people import attach_people
 
 
 def _open_deal_count() -> Coalesce:
@@ -68,17 +69,23 @@ def account_list_page(rows: QuerySet[Account], page_ids: QuerySet[Account]) -> l
 def account_for_detail(user: User, pk: int) -> Account:
     """The account page's account (404 when `user` may not read it), with its contacts,
     the deals `user` may read and its ownership history loaded up front."""
-    visible_deals = deals_visible_to(user).select_related("owner").order_by("-created_at", "-id")
+    visible_deals = deals_visible_to(user).order_by("-created_at", "-id")
     queryset = (
         accounts_visible_to(user, pk=pk)
-        .select_related("owner", "team")
+        .select_related("team")
         .prefetch_related(
             contacts_by_name(),
             Prefetch("deals", queryset=visible_deals, to_attr="visible_deals"),
-            ownership_history(),
+            ownership_history(with_people=False),
         )
     )
-    return get_object_or_404(queryset)
+    account = get_object_or_404(queryset)
+    # The owner, the deals' owners and the ownership history's people in one query
+    # (attach_people), not five joins to every user column across three queries.
+    people = [(account, "owner"), *((deal, "owner") for deal in account.visible_deals)]
+    people += [(change, name) for change in account.ownership_history for name in OWNERSHIP_PEOPLE]
+    attach_people(people)
+    return account
 
 
 def account_timeline(user: User, account: Account, *, before: int | None = None) -> TimelinePage:
