@@ -161,6 +161,19 @@ def deals_visible_to(user: User, *, ordered_walk: bool = False) -> QuerySet[Deal
     return deals.filter(visible)
 
 
+def deals_of_teams_visible_to(user: User) -> QuerySet[Deal]:
+    """The deals of `user`'s teams: a part of deals_visible_to(user) (held_by's team arm)
+    that one index counts, for a list's capped count to stop early (CappedPaginator's
+    cap_probe). A rep's or manager's full rule is an OR that PostgreSQL walks row by row
+    (~12k deals to find 2,001, 6 ms); the team's deals alone are an index-only range
+    (0.4 ms). None for admins (their count is one index walk already) and delivery
+    leads (no team arm)."""
+    if not is_active_user(user) or user.is_admin_role or user.is_delivery:
+        return Deal.objects.none()
+    scope = team_scope_ids(user)
+    return Deal.objects.filter(team_id__in=scope) if scope else Deal.objects.none()
+
+
 def deal_owners_visible_to(user: User) -> QuerySet[User]:
     """The owners of the deals `user` may read: the users of deals_visible_to(user)'s
     `owner_id`, for a list's owner filter.

@@ -60,6 +60,30 @@ def test_a_queryset_is_counted_with_one_limited_query():
     assert [team.name for team in paginator.get_page(3)] == ["Team 010", "Team 011"]
 
 
+@pytest.mark.django_db
+def test_a_probe_past_the_cap_settles_the_count_without_counting_the_list():
+    Team.objects.bulk_create(Team(name=f"Team {number:03d}") for number in range(30))
+    everything = Team.objects.order_by("name")
+    paginator = CappedPaginator(everything, 5, cap=12, cap_probe=Team.objects.filter(name__gte="Team 010"))
+    with CaptureQueriesContext(connection) as captured:
+        assert paginator.count == 13
+    # one query: the probe's (20 rows pass the cap of 12); the list is not counted
+    assert len(captured.captured_queries) == 1
+    assert "Team 010" in captured.captured_queries[0]["sql"]
+    assert paginator.is_capped and paginator.count_display == "12+"
+
+
+@pytest.mark.django_db
+def test_a_probe_under_the_cap_leaves_the_count_to_the_list():
+    Team.objects.bulk_create(Team(name=f"Team {number:03d}") for number in range(10))
+    probe = Team.objects.filter(name__gte="Team 008")
+    paginator = CappedPaginator(Team.objects.order_by("name"), 5, cap=12, cap_probe=probe)
+    with CaptureQueriesContext(connection) as captured:
+        assert paginator.count == 10
+    assert len(captured.captured_queries) == 2  # the probe (2 rows), then the list
+    assert not paginator.is_capped and paginator.count_display == "10"
+
+
 def test_the_pagination_partial_hides_the_last_page_link_when_capped():
     template = Template("{% include 'partials/pagination.html' %}")
     request = RequestFactory().get("/deals/?stage=open&page=2")

@@ -42,6 +42,7 @@ from handoffs.access import (
     accounts_visible_to,
     deal_editable_by,
     deal_reopenable_by,
+    deals_of_teams_visible_to,
     deals_visible_to,
     user_may_work_promise,
 )
@@ -295,7 +296,14 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     deal_filter, deals = _filtered_deals(request, request.GET)
     # A manager sees ~17k deals, an admin 100k: an exact COUNT cost more than the page.
     # The rows read only the columns the table shows (the exports read them all).
-    page = CappedPaginator(deals.only(*DEAL_LIST_ROW_FIELDS), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Unfiltered, the team's deals usually pass the cap on their own (the probe).
+    unfiltered = not deal_filter.is_bound or not any(
+        deal_filter.form.cleaned_data.get(name) for name in DealFilter.Meta.fields
+    )
+    probe = deals_of_teams_visible_to(request.user) if unfiltered else None
+    page = CappedPaginator(deals.only(*DEAL_LIST_ROW_FIELDS), PAGE_SIZE, cap_probe=probe).get_page(
+        request.GET.get("page")
+    )
     page.object_list = list(page.object_list)
     # Each row's two links: reversed once for the page, not twice per row. Its numbers,
     # dates and owner formatted here, as the template's filters would, without their

@@ -10,6 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from handoffs.access import deals_of_teams_visible_to
+from handoffs.models import Deal
 from handoffs.selectors.accounts import accounts_visible_to
 from handoffs.selectors.deals import deal_list_queryset, deals_visible_to
 from handoffs.selectors.promises import promise_list_queryset
@@ -144,6 +146,23 @@ def test_each_caller_asks_the_deal_rule_in_the_shape_its_plan_needs(delivery_man
     handed_array = re.compile(r'"id" = ANY\(ARRAY\(SELECT \w+\."deal_id" AS "deal_id" FROM "handoffs_handoff"')
     assert handed_hashed.search(listed) and not handed_array.search(listed)
     assert handed_array.search(promised) and not handed_hashed.search(promised)
+
+
+@pytest.mark.parametrize("viewer", ["manager", "delivery_manager", "rep", "delivery_lead", "admin_user"])
+def test_the_deals_of_a_users_teams_are_among_the_deals_they_see(request, viewer, rep, other_rep, delivery_lead):
+    # given: deals of the sales team and of another team, one handed to a delivery lead
+    HandoffFactory(deal__owner=rep, delivery_owner=delivery_lead)
+    DealFactory(owner=other_rep)
+    DealFactory()
+    user = request.getfixturevalue(viewer)
+    # when: the deal list's count probe (CappedPaginator's cap_probe)
+    probe = set(deals_of_teams_visible_to(user))
+    # then: a part of what the rule shows them, never more; a rep's and a manager's own
+    # team's deals all of it here
+    assert probe <= set(deals_visible_to(user))
+    if viewer in ("manager", "rep"):
+        assert probe == set(Deal.objects.filter(team=user.team))
+        assert probe
 
 
 def test_inactive_users_see_nothing(rep):
