@@ -9,7 +9,7 @@ from django.template import RequestContext, Template
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from accounts.common.pagination import CappedPaginator
+from accounts.common.pagination import CappedPaginator, narrows_nothing
 from accounts.models import Team
 from bench.report import budget_verdict
 
@@ -82,6 +82,32 @@ def test_a_probe_under_the_cap_leaves_the_count_to_the_list():
         assert paginator.count == 10
     assert len(captured.captured_queries) == 2  # the probe (2 rows), then the list
     assert not paginator.is_capped and paginator.count_display == "10"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "narrows"),
+    [
+        (None, False),
+        ({}, False),
+        ({"o": "-name"}, False),  # an order is not a filter
+        ({"name": ""}, False),
+        ({"name": "Team 1"}, True),
+        ({"manager": "not a number"}, False),  # refused, so it filters nothing
+    ],
+)
+def test_narrows_nothing_says_whether_any_filter_has_a_value(data, narrows):
+    import django_filters
+
+    class TeamFilter(django_filters.FilterSet):
+        o = django_filters.OrderingFilter(fields=("name",))
+
+        class Meta:
+            model = Team
+            fields = ["name", "manager"]
+
+    filterset = TeamFilter(data, queryset=Team.objects.all())
+    assert narrows_nothing(filterset) is not narrows
 
 
 def test_the_pagination_partial_hides_the_last_page_link_when_capped():

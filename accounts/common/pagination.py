@@ -25,6 +25,16 @@ def capped_count(queryset, *, cap: int = COUNT_CAP) -> int:
     return queryset.order_by().values_list("pk", flat=True)[: cap + 1].count()
 
 
+def narrows_nothing(filterset) -> bool:
+    """Whether a list's filters (a django-filter FilterSet) leave every row in: unbound,
+    or no filter given a value (an invalid value filters nothing either; the ordering
+    is not a filter). A cap_probe counts a part of the unfiltered list only."""
+    if not filterset.is_bound:
+        return True
+    filterset.is_valid()
+    return not any(filterset.form.cleaned_data.get(name) for name in filterset.Meta.fields)
+
+
 class CappedPaginator(Paginator):
     """A `Paginator` whose count stops at `cap` (+1 to know it was reached).
 

@@ -35,7 +35,7 @@ from accounts.common.exports import export_format_of, export_response, list_filt
 from accounts.common.forms import add_service_error, select_options
 from accounts.common.http import parse_id, see_other
 from accounts.common.links import url_for_each
-from accounts.common.pagination import CappedPaginator
+from accounts.common.pagination import CappedPaginator, narrows_nothing
 from accounts.common.timeline import timeline_cursor
 from accounts.templatetags.people_tags import person
 from handoffs.access import (
@@ -297,10 +297,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     # A manager sees ~17k deals, an admin 100k: an exact COUNT cost more than the page.
     # The rows read only the columns the table shows (the exports read them all).
     # Unfiltered, the team's deals usually pass the cap on their own (the probe).
-    unfiltered = not deal_filter.is_bound or not any(
-        deal_filter.form.cleaned_data.get(name) for name in DealFilter.Meta.fields
-    )
-    probe = deals_of_teams_visible_to(request.user) if unfiltered else None
+    probe = deals_of_teams_visible_to(request.user) if narrows_nothing(deal_filter) else None
     page = CappedPaginator(deals.only(*DEAL_LIST_ROW_FIELDS), PAGE_SIZE, cap_probe=probe).get_page(
         request.GET.get("page")
     )

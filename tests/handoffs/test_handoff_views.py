@@ -32,8 +32,9 @@ def test_the_list_runs_the_same_queries_for_3_or_30_handoffs(
     for _ in range(size):
         won_handoff(rep=rep)
     client = client_for(manager)
-    # when / then: a constant number, whatever the rows
-    with django_assert_max_num_queries(12):
+    # when / then: a constant number, whatever the rows (with the capped count's probe:
+    # the manager's teams, then their hand-offs, which stay under the cap here)
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("handoffs:handoff_list"))
     assert response.status_code == 200
     assert len(response.context["handoffs"]) == size

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from handoffs.access import deals_of_teams_visible_to
+from handoffs.access import deals_of_teams_visible_to, handoffs_of_teams_visible_to, handoffs_visible_to
 from handoffs.models import Deal
 from handoffs.selectors.accounts import accounts_visible_to
 from handoffs.selectors.deals import deal_list_queryset, deals_visible_to
@@ -163,6 +163,25 @@ def test_the_deals_of_a_users_teams_are_among_the_deals_they_see(request, viewer
     if viewer in ("manager", "rep"):
         assert probe == set(Deal.objects.filter(team=user.team))
         assert probe
+
+
+@pytest.mark.parametrize("viewer", ["manager", "delivery_manager", "rep", "delivery_lead", "admin_user"])
+def test_the_hand_offs_of_a_users_teams_are_among_the_hand_offs_they_see(
+    request, viewer, rep, other_rep, delivery_lead
+):
+    # given: hand-offs of the sales team's deals, one of a deal since moved to another team
+    of_the_team = HandoffFactory(deal__owner=rep, delivery_owner=delivery_lead)
+    HandoffFactory(deal__owner=other_rep)
+    moved = HandoffFactory(deal__owner=rep)
+    Deal.objects.filter(pk=moved.deal_id).update(team=None, owner=UserFactory())
+    HandoffFactory()
+    user = request.getfixturevalue(viewer)
+    # when: the hand-off list's count probe
+    probe = set(handoffs_of_teams_visible_to(user))
+    # then: never more than the rule shows them
+    assert probe <= set(handoffs_visible_to(user))
+    if viewer in ("manager", "rep"):
+        assert of_the_team in probe and moved not in probe
 
 
 def test_inactive_users_see_nothing(rep):
