@@ -68,7 +68,8 @@ def account_list_page(rows: QuerySet[Account], page_ids: QuerySet[Account]) -> l
 
 def account_for_detail(user: User, pk: int) -> Account:
     """The account page's account (404 when `user` may not read it), with its contacts,
-    the deals `user` may read and its ownership history loaded up front."""
+    the deals `user` may read, its ownership history and the people they name loaded up
+    front."""
     visible_deals = deals_visible_to(user).order_by("-created_at", "-id")
     queryset = (
         accounts_visible_to(user, pk=pk)

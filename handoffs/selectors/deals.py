@@ -119,7 +119,7 @@ def deal_list_queryset(user: User, *, today: datetime.date | None = None) -> Que
 
 def deal_for_detail(user: User, pk: int) -> Deal:
     """The deal page's deal (404 when `user` may not read it) with its contacts,
-    promises and hand-off loaded up front."""
+    promises, hand-off and the people they name loaded up front."""
     queryset = (
         deals_visible_to(user)
         .select_related("account", "team", "handoff")

@@ -77,8 +77,8 @@ def mark_workable(user: User, promises: list[Promise], *, deal: Deal, handoff: H
 
 
 def account_promise_ledger(user: User, account: Account) -> list[Promise]:
-    """Every promise of the account's deals that `user` may read, oldest deal first: one
-    query, whatever the number of deals and promises."""
+    """Every promise of the account's deals that `user` may read, oldest deal first: two
+    queries (the promises, then their people), whatever the number of deals and promises."""
     return attach_promise_people(
         list(
             promises_for_page(with_people=False)
