@@ -34,9 +34,8 @@ def contacts_by_name() -> Prefetch:
 OWNERSHIP_PEOPLE = ("from_user", "to_user", "changed_by")
 
 
-def ownership_history(*, with_people: bool = True) -> Prefetch:
-    """Prefetch an account's owners, with who made each change, as `ownership_history`
-    (without `with_people`, the people are left to the caller, who reads a page's people
-    in one query)."""
-    changes = OwnershipChange.objects.select_related(*OWNERSHIP_PEOPLE) if with_people else OwnershipChange.objects
-    return Prefetch("ownership_changes", queryset=changes.all(), to_attr="ownership_history")
+def ownership_history() -> Prefetch:
+    """Prefetch an account's ownership changes as `ownership_history`. Who made each
+    change and the owners before and after (OWNERSHIP_PEOPLE) are left to the caller,
+    which reads a page's people in one query."""
+    return Prefetch("ownership_changes", queryset=OwnershipChange.objects.all(), to_attr="ownership_history")

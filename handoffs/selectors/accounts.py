@@ -77,7 +77,7 @@ def account_for_detail(user: User, pk: int) -> Account:
         .prefetch_related(
             contacts_by_name(),
             Prefetch("deals", queryset=visible_deals, to_attr="visible_deals"),
-            ownership_history(with_people=False),
+            ownership_history(),
         )
     )
     account = get_object_or_404(queryset)
