@@ -110,6 +110,21 @@ def test_narrows_nothing_says_whether_any_filter_has_a_value(data, narrows):
     assert narrows_nothing(filterset) is not narrows
 
 
+@pytest.mark.django_db
+def test_narrows_nothing_asks_a_declared_filter_meta_does_not_list():
+    import django_filters
+
+    class TeamFilter(django_filters.FilterSet):
+        starts = django_filters.CharFilter(field_name="name", lookup_expr="startswith")
+
+        class Meta:
+            model = Team
+            fields = ["manager"]
+
+    assert narrows_nothing(TeamFilter({"starts": "Team 1"}, queryset=Team.objects.all())) is False
+    assert narrows_nothing(TeamFilter({"starts": ""}, queryset=Team.objects.all())) is True
+
+
 def test_the_pagination_partial_hides_the_last_page_link_when_capped():
     template = Template("{% include 'partials/pagination.html' %}")
     request = RequestFactory().get("/deals/?stage=open&page=2")
