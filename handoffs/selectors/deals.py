@@ -39,7 +39,7 @@ from handoffs.choices import OPEN_STAGES, Currency, Stage
 from handoffs.models import Deal, DealContact
 from handoffs.packet import deal_packet, packet_pending_q
 from handoffs.selectors.people import attach_people
-from handoffs.selectors.promises import PROMISE_PEOPLE, promises_for_page
+from handoffs.selectors.promises import promise_people, promises_for_page
 
 # A column shows this many cards; the rest are one click away in the list.
 BOARD_COLUMN_LIMIT = 25
@@ -137,7 +137,7 @@ def deal_for_detail(user: User, pk: int) -> Deal:
     handoff = getattr(deal, "handoff", None)
     if handoff is not None:
         people += [(handoff, "rep"), (handoff, "delivery_owner")]
-    people += [(promise, name) for promise in deal.promises.all() for name in PROMISE_PEOPLE]
+    people += promise_people(deal.promises.all())
     attach_people(people, teams=True)
     return deal
 

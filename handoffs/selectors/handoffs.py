@@ -39,7 +39,7 @@ from handoffs.models import (
     Promise,
 )
 from handoffs.selectors.people import attach_people
-from handoffs.selectors.promises import PROMISE_PEOPLE, promises_for_page
+from handoffs.selectors.promises import promise_people, promises_for_page
 
 CUSTOMER_LINK_SALT = "handoffs.customer_status"
 
@@ -248,7 +248,7 @@ def handoff_for_detail(user: User, pk: int) -> Handoff:
     for meeting in handoff.meetings.all():
         people += [(meeting, "organizer"), (meeting, "recorded_by")]
         people += [(attendee, "user") for attendee in meeting.attendees.all()]
-    people += [(promise, name) for promise in deal.promises.all() for name in PROMISE_PEOPLE]
+    people += promise_people(deal.promises.all())
     attach_people(people, teams=True)
     return handoff
 

@@ -39,11 +39,17 @@ def promise_list_queryset(user: User, *, today: datetime.date | None = None) -> 
     return promises_for_page(today).filter(deal__in=deals_visible_to(user).values("pk"))
 
 
+def promise_people(promises) -> list[tuple[Promise, str]]:
+    """The (promise, field) slots of the people promise rows name, for attach_people: a
+    detail page adds them to the one people query it makes for everything it shows."""
+    return [(promise, name) for promise in promises for name in PROMISE_PEOPLE]
+
+
 def attach_promise_people(promises: list[Promise]) -> list[Promise]:
     """Set the people of a page of promises read without them (promise_list_queryset
     with select_related(None)): one query for the page, a few dozen colleagues, each one
     object however many rows name them, instead of three joins to the users per row."""
-    attach_people((promise, name) for promise in promises for name in PROMISE_PEOPLE)
+    attach_people(promise_people(promises))
     return promises
 
 
